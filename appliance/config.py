@@ -1,0 +1,490 @@
+"""Typed, strict configuration for the register.
+
+Theory of operation: the register file is deep-merged over ``config/defaults.toml``
+(tables merge; arrays and scalars replace), remembering which file supplied each value;
+one type-driven validator then walks the frozen dataclasses below, so a bad key or value
+fails at load naming its file and dotted key. Each field is documented once, in its
+``metadata["doc"]``. Defaults live in defaults.toml, except for fields of named entries
+(``devices.<name>.*``), which that file cannot hold.
+"""
+
+# RUF009 cannot see that _field() returns a dataclasses.field().
+# ruff: noqa: RUF009
+
+import difflib
+import json
+import os
+import re
+import tomllib
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PACKAGED_DEFAULTS = Path(__file__).resolve().parent.parent / "config" / "defaults.toml"
+DEFAULTS_ENV = "APPLIANCE_DEFAULTS"
+
+# Store and register ids become MQTT topic levels, so '/', '+' and '#' must never get in.
+_ID = r"[a-z0-9][a-z0-9_-]{0,63}"
+_ID_EXPECT = f"an id matching {_ID} (it becomes an MQTT topic level)"
+
+KeyPath = tuple[str | int, ...]  # a dotted key's parts; an int is an array index
+DeviceKind = Literal["scale", "receipt_printer", "label_printer", "cash_drawer", "scanner"]
+TaxRounding = Literal["per_line", "per_invoice"]
+
+
+def _field(doc: str, default: Any = MISSING, **checks: Any) -> Any:
+    """A dataclass field carrying its one doc string and its declarative checks.
+
+    Checks: min/max (inclusive), gt/lt (exclusive), pattern (full match), check (a
+    predicate), at_least (a sibling field this one may not be below); expect replaces
+    the error text derived from the type and checks; secret keeps a bad value out of
+    error messages, which end up in logs.
+    """
+    return field(default=default, metadata={"doc": doc, **checks})
+
+
+def _is_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def _is_broker_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError on a port that is not a number in range
+    except ValueError:
+        return False
+    # Credentials in the URL would be an inline password by the back door.
+    plain = "@" not in parts.netloc and parts.path in ("", "/")
+    return plain and parts.scheme in ("mqtt", "mqtts") and bool(parts.hostname)
+
+
+class ConfigError(Exception):
+    """An unusable config, naming the file, the dotted key and what was expected."""
+
+    def __init__(self, file: str, key: str, expected: str, detail: str) -> None:
+        self.file = file
+        self.key = key
+        self.expected = expected
+        super().__init__(f"{file}: {key}: {detail}" if key else f"{file}: {detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterSection:
+    """The ``[register]`` table."""
+
+    store: str = _field("Store id, as the back office knows it.", pattern=_ID, expect=_ID_EXPECT)
+    id: str = _field("Register id, unique within the store.", pattern=_ID, expect=_ID_EXPECT)
+    name: str = _field("Name shown on screen and receipts; empty means the register id.")
+    data_dir: Path = _field("Directory for the LMDB cache, outbox and print queue.")
+    currency: str = _field(
+        "ISO 4217 currency code of every amount.",
+        pattern="[A-Z]{3}",
+        expect="a three-letter ISO 4217 code in capitals, such as 'CAD'",
+    )
+    timezone: str = _field(
+        "IANA time zone of the shop; dates on sales and promotions use its clock.",
+        check=_is_timezone,
+        expect="an IANA time zone name such as 'America/Vancouver'",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSection:
+    """The ``[broker]`` table."""
+
+    url: str = _field(
+        "Broker URL: mqtt://host[:port], or mqtts://host[:port] for TLS.",
+        check=_is_broker_url,
+        expect="an mqtt:// or mqtts:// URL: a host, maybe a port, no user or password",
+        secret=True,
+    )
+    username: str = _field("MQTT user name; empty to authenticate by client certificate only.")
+    password_file: str = _field("File holding the MQTT password; empty for none.")
+    ca_file: str = _field("CA bundle that signs the broker's certificate; empty: system CAs.")
+    cert_file: str = _field("Client certificate for this register; empty for none.")
+    key_file: str = _field("Private key of cert_file; empty for none.")
+    keepalive_s: int = _field("MQTT keepalive in seconds.", min=5, max=3600)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSection:
+    """The ``[sync]`` table."""
+
+    window: int = _field("Outbox messages in flight before waiting for acks.", min=1, max=1024)
+    ack_timeout_s: float = _field("Seconds to wait for an ack before resending.", gt=0)
+    rpc_timeout_s: float = _field("Seconds before an RPC falls back to the local answer.", gt=0)
+    reconnect_min_s: float = _field("First delay before reconnecting to the broker.", gt=0)
+    reconnect_max_s: float = _field(
+        "Longest delay between reconnect attempts.", gt=0, at_least="reconnect_min_s"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TaxComponentSection:
+    """One entry of ``tax.components``."""
+
+    name: str = _field("Name printed on receipts.")
+    rate: Decimal = _field('Rate as a fraction, e.g. "0.05" for 5%.', min=0, lt=1)
+
+
+@dataclass(frozen=True, slots=True)
+class TaxSection:
+    """The ``[tax]`` table."""
+
+    prices_include_tax: bool = _field("Whether shelf prices already include tax.")
+    rounding: TaxRounding = _field("Round tax on each line, or once on the invoice total.")
+    components: dict[str, TaxComponentSection] = _field("Taxes by code, e.g. tax.components.GST.")
+    classes: dict[str, tuple[str, ...]] = _field("Tax class -> codes of the taxes it pays.")
+
+    def _cross_check(self) -> tuple[KeyPath, str] | None:
+        """The first class naming a tax that is not defined (or one twice), if any."""
+        known = ", ".join(self.components) or "none defined"
+        for name, codes in self.classes.items():
+            for code in codes:
+                if code not in self.components:
+                    return ("classes", name), f"codes from tax.components ({known}); not {code!r}"
+            if len(set(codes)) != len(codes):
+                return ("classes", name), "codes without repeats"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CashSection:
+    """The ``[cash]`` table."""
+
+    rounding_increment: int = _field(
+        "Round cash totals to this many minor units (5: nickels); 1 for none.", min=1
+    )
+    float_default: int = _field("Opening float offered at shift start, in minor units.", min=0)
+
+
+@dataclass(frozen=True, slots=True)
+class DiscountSection:
+    """The ``[discounts]`` table."""
+
+    max_percent: Decimal = _field("Largest manual discount a cashier may give, %.", min=0, max=100)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptSection:
+    """The ``[receipt]`` table."""
+
+    width: int = _field("Characters per printed line.", min=24, max=64)
+    header: tuple[str, ...] = _field("Lines printed above every receipt.")
+    footer: tuple[str, ...] = _field("Lines printed below every receipt.")
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSection:
+    """The ``[storage]`` table."""
+
+    map_size_mb: int = _field("Initial LMDB map size in MiB.", min=1)
+    map_max_mb: int = _field(
+        "Largest the map may grow to on MapFullError, in MiB.", min=1, at_least="map_size_mb"
+    )
+    op_timeout_s: float = _field("Seconds a storage operation may take before it fails.", gt=0)
+    history_days: int = _field("Days confirmed sales stay in local history.", min=1)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSection:
+    """One entry of ``devices``."""
+
+    kind: DeviceKind = _field("What the device is.")
+    url: str = _field(
+        "Where to reach it: a stable device path or a transport URL.",
+        pattern=r"\S+",
+        expect="a device path or URL such as 'socket://127.0.0.1:9100'",
+    )
+    profile: str = _field("Device profile in config/devices/, without .toml; empty: by kind.", "")
+    timeout_s: float = _field("Seconds to wait for the device to answer.", 2.0, gt=0)
+    enabled: bool = _field("Whether the register uses the device.", True)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A register's whole configuration, as load_config returns it."""
+
+    register: RegisterSection = _field(
+        "Which store and register this is, and where it keeps its data."
+    )
+    broker: BrokerSection = _field("How to reach the MQTT broker and log in as this register.")
+    sync: SyncSection = _field("How sales travel from the outbox to the back office.")
+    tax: TaxSection = _field("Taxes, and which of them each tax class of the catalogue pays.")
+    cash: CashSection = _field("Cash tender: rounding and the opening float.")
+    discounts: DiscountSection = _field("Manual discount limits.")
+    receipt: ReceiptSection = _field("Receipt layout.")
+    storage: StorageSection = _field("The local LMDB environment.")
+    devices: dict[str, DeviceSection] = _field("Attached devices by name, e.g. devices.scale.")
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaEntry:
+    """One documented key, for ``appliance config docs``."""
+
+    key: str
+    type: str
+    default: str
+    doc: str
+
+
+# Said when a key is unknown because it is deliberately absent.
+_UNKNOWN_KEY_HINTS = {
+    (BrokerSection, "password"): "put the password in a file and name it in broker.password_file",
+}
+
+_NOUNS: dict[Any, tuple[str, str]] = {
+    str: ("a string", "strings"),
+    int: ("an integer", "integers"),
+    float: ("a number", "numbers"),
+    bool: ("true or false", "booleans"),
+    Decimal: ("a decimal number", "decimal numbers"),
+    Path: ("a non-empty path", "non-empty paths"),
+}
+
+
+def _scalar(tp: Any, v: Any) -> Any:
+    """``v`` as a ``tp``, or None if it is not one; a TOML boolean is never a number."""
+    if isinstance(v, bool) != (tp is bool):
+        return None
+    if tp in (bool, str, int):
+        return v if isinstance(v, tp) else None
+    if tp is Path:
+        return Path(v) if isinstance(v, str) and v else None
+    if tp is float and isinstance(v, int | float) and -1e300 < v < 1e300:  # NaN fails too
+        return float(v)
+    if tp is Decimal and isinstance(v, int | float | str):
+        try:
+            # repr is the shortest text that reads back as the float: 0.07 -> "0.07".
+            d = Decimal(repr(v) if isinstance(v, float) else v)
+        except (InvalidOperation, ValueError):
+            return None
+        return d if d.is_finite() else None
+    return None
+
+
+def _noun(tp: Any, plural: bool = False) -> str:
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is tuple:
+        return f"{'arrays' if plural else 'an array'} of {_noun(args[0], True)}"
+    if origin is dict:
+        return f"{'tables' if plural else 'a table'} of {_noun(args[1], True)}"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if is_dataclass(tp):
+        return "tables" if plural else "a table"
+    return _NOUNS[tp][1 if plural else 0]
+
+
+def _expected(tp: Any, meta: Any) -> str:
+    if "expect" in meta:
+        return str(meta["expect"])
+    text = _noun(tp)
+    lo, hi = meta.get("min"), meta.get("max")
+    if lo is not None and hi is not None:
+        return f"{text} between {lo} and {hi}"
+    words = [("min", "at least"), ("gt", "greater than"), ("lt", "less than"), ("max", "at most")]
+    words.append(("at_least", "at least"))
+    bounds = [f"{word} {meta[k]}" for k, word in words if k in meta]
+    if "pattern" in meta:
+        bounds.append(f"matching {meta['pattern']}")
+    return f"{text} {' and '.join(bounds)}" if bounds else text
+
+
+def _in_range(v: Any, meta: Any) -> bool:
+    return (
+        ("min" not in meta or v >= meta["min"])
+        and ("max" not in meta or v <= meta["max"])
+        and ("gt" not in meta or v > meta["gt"])
+        and ("lt" not in meta or v < meta["lt"])
+        and ("pattern" not in meta or re.fullmatch(meta["pattern"], v) is not None)
+        and ("check" not in meta or meta["check"](v))
+    )
+
+
+def _show(v: Any, secret: bool = False) -> str:
+    kinds = [(bool, "a boolean"), (str, "a string"), (int, "an integer"), (float, "a float")]
+    kinds += [(list, "an array"), (dict, "a table")]
+    kind = next((name for t, name in kinds if isinstance(v, t)), f"a {type(v).__name__}")
+    if secret:
+        return f"{kind} (not shown: it may hold a password)"
+    text = repr(v)
+    return f"{text if len(text) <= 60 else text[:57] + '...'} ({kind})"
+
+
+def _dotted(path: KeyPath) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, str) and not re.fullmatch(r"[A-Za-z0-9_-]+", part):
+            part = json.dumps(part, ensure_ascii=False)  # quoted, as TOML would need it
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else part
+    return out
+
+
+class _Validator:
+    """One validation pass over merged data, knowing which file supplied each value."""
+
+    def __init__(self, origin: dict[KeyPath, str], register_file: str) -> None:
+        self.origin = origin
+        self.register_file = register_file
+
+    def file_of(self, path: KeyPath) -> str:
+        # A value comes from the file that supplied the nearest key it sits under.
+        while path and path not in self.origin:
+            path = path[:-1]
+        return self.origin.get(path, self.register_file)
+
+    def bad(self, path: KeyPath, expected: str, got: Any, secret: bool = False) -> ConfigError:
+        detail = f"expected {expected}, got {_show(got, secret)}"
+        return ConfigError(self.file_of(path), _dotted(path), expected, detail)
+
+    def value(self, tp: Any, raw: Any, meta: Any, path: KeyPath) -> Any:
+        origin, args = get_origin(tp), get_args(tp)
+        if is_dataclass(tp):
+            return self.section(tp, raw, path)
+        if origin is dict and isinstance(raw, dict):
+            return {k: self.value(args[1], v, {}, (*path, k)) for k, v in raw.items()}
+        if origin is tuple and isinstance(raw, list):
+            return tuple(self.value(args[0], v, {}, (*path, i)) for i, v in enumerate(raw))
+        if origin is Literal and any(type(raw) is type(a) and raw == a for a in args):
+            return raw
+        converted = None if origin else _scalar(tp, raw)
+        if converted is None or not _in_range(converted, meta):
+            raise self.bad(path, _expected(tp, meta), raw, meta.get("secret", False))
+        return converted
+
+    def section(self, cls: Any, raw: Any, path: KeyPath) -> Any:
+        if not isinstance(raw, dict):
+            raise self.bad(path, "a table", raw)
+        known = [f.name for f in fields(cls)]
+        for key in raw:
+            if key not in known:
+                raise self.unknown(cls, known, (*path, key))
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            here = (*path, f.name)
+            if f.name in raw:
+                values[f.name] = self.value(hints[f.name], raw[f.name], f.metadata, here)
+            elif f.default is not MISSING:
+                values[f.name] = f.default
+            else:
+                expected = _expected(hints[f.name], f.metadata)
+                detail = f"missing required key; expected {expected}"
+                raise ConfigError(self.register_file, _dotted(here), expected, detail)
+        for f in fields(cls):
+            floor = f.metadata.get("at_least")
+            if floor is not None and values[f.name] < values[floor]:
+                expected = f"{_expected(hints[f.name], f.metadata)} ({values[floor]})"
+                raise self.bad((*path, f.name), expected, raw.get(f.name))
+        result = cls(**values)
+        problem = result._cross_check() if hasattr(result, "_cross_check") else None
+        if problem is not None:
+            rel, expected = problem
+            got: Any = raw
+            for part in rel:
+                got = got.get(part) if isinstance(got, dict) else None
+            raise self.bad((*path, *rel), expected, got)
+        return result
+
+    def unknown(self, cls: Any, known: list[str], path: KeyPath) -> ConfigError:
+        key = str(path[-1])
+        expected = "one of: " + ", ".join(known)
+        detail = f"unknown key; expected {expected}"
+        close = difflib.get_close_matches(key, known, n=1)
+        if close:
+            detail += f"; did you mean {close[0]!r}?"
+        if (cls, key) in _UNKNOWN_KEY_HINTS:
+            detail += f"; {_UNKNOWN_KEY_HINTS[cls, key]}"
+        return ConfigError(self.file_of(path), _dotted(path), expected, detail)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except OSError as e:
+        raise ConfigError(str(path), "", "a readable TOML file", f"cannot read: {e}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(str(path), "", "UTF-8 text", f"not UTF-8 text: {e}") from e
+    except tomllib.TOMLDecodeError as e:
+        # Python 3.11's TOMLDecodeError has no lineno attribute; the message carries it.
+        found = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
+        where = f"line {found[1]}, column {found[2]}: " if found else ""
+        reason = re.sub(r"\s*\(at [^)]*\)$", "", str(e))
+        raise ConfigError(str(path), "", "valid TOML", f"{where}invalid TOML: {reason}") from e
+
+
+def _merge(
+    base: dict[str, Any], over: dict[str, Any], file: str, origin: dict[KeyPath, str]
+) -> dict[str, Any]:
+    """Deep-merge ``over`` into a copy of ``base``: tables merge, all else replaces.
+
+    ``origin`` gets the file of each replaced value; a merged table keeps the entry of
+    whoever first supplied it, so the keys it did not override still resolve there.
+    """
+
+    def merge(base: dict[str, Any], over: dict[str, Any], prefix: KeyPath) -> dict[str, Any]:
+        merged = dict(base)
+        for key, value in over.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = merge(merged[key], value, (*prefix, key))
+            else:
+                merged[key] = value
+                origin[(*prefix, key)] = file
+        return merged
+
+    return merge(base, over, ())
+
+
+def _defaults_path(given: Path | None) -> Path:
+    env = os.environ.get(DEFAULTS_ENV)
+    return given if given is not None else Path(env) if env else PACKAGED_DEFAULTS
+
+
+def load_config(register_file: Path, defaults_file: Path | None = None) -> Config:
+    """Load ``register_file`` merged over the defaults; raise ConfigError if unusable.
+
+    The defaults are ``defaults_file``, else $APPLIANCE_DEFAULTS, else the packaged file.
+    """
+    defaults_path = _defaults_path(defaults_file)
+    origin: dict[KeyPath, str] = {}
+    merged = _merge({}, _read_toml(defaults_path), str(defaults_path), origin)
+    merged = _merge(merged, _read_toml(register_file), str(register_file), origin)
+    config: Config = _Validator(origin, str(register_file)).section(Config, merged, ())
+    return config
+
+
+def _describe(cls: Any, prefix: str, defaults: Any, out: list[SchemaEntry]) -> None:
+    hints = get_type_hints(cls)
+    for f in fields(cls):
+        tp, key = hints[f.name], f"{prefix}{f.name}"
+        given = defaults.get(f.name, MISSING) if isinstance(defaults, dict) else MISSING
+        if given is MISSING:
+            default = "required" if f.default is MISSING else json.dumps(f.default)
+        else:
+            default = "" if is_dataclass(tp) else json.dumps(given, ensure_ascii=False, default=str)
+        out.append(SchemaEntry(key, _expected(tp, f.metadata), default, f.metadata["doc"]))
+        item = get_args(tp)[1] if get_origin(tp) is dict else None
+        if is_dataclass(tp):
+            _describe(tp, f"{key}.", given, out)
+        elif is_dataclass(item):
+            _describe(item, f"{key}.<name>.", None, out)
+
+
+def describe_schema(defaults_file: Path | None = None) -> list[SchemaEntry]:
+    """Every key of the schema with its type, its default (or "required") and its doc.
+
+    Fields of named entries show the name as ``<name>``, e.g. ``devices.<name>.url``;
+    a section's own entry has an empty default. Defaults come as in load_config.
+    """
+    out: list[SchemaEntry] = []
+    _describe(Config, "", _read_toml(_defaults_path(defaults_file)), out)
+    return out

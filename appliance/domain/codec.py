@@ -1,0 +1,169 @@
+"""Canonical JSON for domain records: one encoding, byte-stable, strictly decoded.
+
+The encoding is what the register hashes into its sale chain and what the
+back office stores, so it must not wobble: keys sorted, no spaces, UTF-8,
+money as integer minor units (the currency is stated once on the record),
+decimals as their shortest plain string ("3.5", "14", "0.05"), enums by value,
+times as ISO 8601, absent values as null.
+
+Decoding is driven by the dataclass type hints and names the path of any field
+that is missing, of the wrong type or unknown (`lines[2].quantity: expected a
+decimal string, got 3`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any, TypeVar, Union
+
+from appliance.domain.errors import EncodingError
+from appliance.domain.money import Money
+
+T = TypeVar("T")
+
+
+def decimal_text(value: Decimal) -> str:
+    """The canonical text of a decimal: plain notation, no trailing zeros."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def to_data(value: Any) -> Any:
+    """A JSON-ready structure for a dataclass record (money as minor units)."""
+    if isinstance(value, Money):
+        return value.minor
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (tuple, list)):
+        return [to_data(v) for v in value]
+    raise EncodingError(f"cannot encode {type(value).__name__}")
+
+
+def dumps(value: Any) -> bytes:
+    """Canonical JSON bytes of a record."""
+    return json.dumps(
+        to_data(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
+def _fail(path: str, expected: str, got: Any) -> EncodingError:
+    shown = repr(got)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    return EncodingError(f"{path}: expected {expected}, got {shown}")
+
+
+def _scalar(hint: Any, data: Any, currency: str, path: str) -> Any:
+    if hint is Money:
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise _fail(path, "an integer of minor units", data)
+        return Money(data, currency)
+    if hint is bool:
+        if not isinstance(data, bool):
+            raise _fail(path, "true or false", data)
+        return data
+    if hint is int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise _fail(path, "an integer", data)
+        return data
+    if hint is str:
+        if not isinstance(data, str):
+            raise _fail(path, "a string", data)
+        return data
+    if hint is Decimal:
+        if not isinstance(data, str):
+            raise _fail(path, "a decimal string", data)
+        try:
+            number = Decimal(data)
+        except InvalidOperation:
+            raise _fail(path, "a decimal string", data) from None
+        if not number.is_finite():
+            raise _fail(path, "a finite decimal", data)
+        return number
+    if hint is datetime:
+        if not isinstance(data, str):
+            raise _fail(path, "an ISO 8601 time", data)
+        try:
+            return datetime.fromisoformat(data)
+        except ValueError:
+            raise _fail(path, "an ISO 8601 time", data) from None
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        try:
+            return hint(data)
+        except ValueError:
+            allowed = ", ".join(repr(m.value) for m in hint)
+            raise _fail(path, f"one of {allowed}", data) from None
+    raise EncodingError(f"{path}: cannot decode a {hint!r}")
+
+
+def from_data(cls: type[T], data: Any, currency: str, path: str = "") -> T:
+    """Build a record of type `cls` from decoded JSON, checking every field."""
+    return typing.cast(T, _value(cls, data, currency, path or cls.__name__))
+
+
+def _value(hint: Any, data: Any, currency: str, path: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if data is None:
+            return None
+        return _value(options[0], data, currency, path)
+    if origin is tuple:
+        if not isinstance(data, list):
+            raise _fail(path, "a list", data)
+        (item,) = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        return tuple(_value(item, v, currency, f"{path}[{i}]") for i, v in enumerate(data))
+    if dataclasses.is_dataclass(hint) and hint is not Money:
+        return _record(hint, data, currency, path)
+    return _scalar(hint, data, currency, path)
+
+
+def _record(cls: Any, data: Any, currency: str, path: str) -> Any:
+    if not isinstance(data, dict):
+        raise _fail(path, "an object", data)
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise EncodingError(f"{path}: unknown field {unknown[0]!r}")
+    values = {}
+    for name in names:
+        if name not in data:
+            raise EncodingError(f"{path}.{name}: missing")
+        values[name] = _value(hints[name], data[name], currency, f"{path}.{name}")
+    try:
+        return cls(**values)
+    except EncodingError:
+        raise
+    except Exception as exc:  # a record's own validation (e.g. a negative price)
+        raise EncodingError(f"{path}: {exc}") from None
+
+
+def loads(cls: type[T], raw: bytes, currency_field: str = "currency") -> T:
+    """Decode canonical JSON bytes into a record whose money uses its `currency` field."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EncodingError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise _fail(cls.__name__, "an object", data)
+    currency = data.get(currency_field)
+    if not isinstance(currency, str) or not (
+        len(currency) == 3 and currency.isalpha() and currency.isupper()
+    ):
+        raise _fail(f"{cls.__name__}.{currency_field}", "a currency code", currency)
+    return from_data(cls, data, currency)

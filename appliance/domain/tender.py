@@ -1,0 +1,198 @@
+"""Paying for a sale: cash, card (recorded), balances and loyalty points.
+
+Rules of `settle`:
+- Non-cash tenders (card, store credit, gift card, house account, points) pay
+  exactly what they say and can never exceed what is still due: only cash gives
+  change.
+- Cash pays what the non-cash tenders leave, rounded to the store's cash
+  increment (e.g. 0.05); the difference is the rounding adjustment, recorded
+  beside the tenders. Card and balance amounts are never rounded.
+- Balance tenders draw on balances passed in; drawing more than an account has
+  (summed over the tenders of the sale) is BalanceOverdrawn.
+- Tenders short of the total: TenderShort naming the shortfall.
+So: sum of applied tenders == total + rounding, and change >= 0, always.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from appliance.domain.errors import (
+    BalanceOverdrawn,
+    CardNumberRefused,
+    TenderError,
+    TenderExceedsDue,
+    TenderShort,
+)
+from appliance.domain.money import Money, round_to_increment, total
+from appliance.domain.pan import contains_card_number
+
+
+class TenderKind(Enum):
+    """How a customer pays."""
+
+    CASH = "cash"
+    CARD = "card"
+    STORE_CREDIT = "store_credit"
+    GIFT_CARD = "gift_card"
+    HOUSE_ACCOUNT = "house_account"
+    POINTS = "points"
+
+
+BALANCE_KINDS = (TenderKind.STORE_CREDIT, TenderKind.GIFT_CARD, TenderKind.HOUSE_ACCOUNT)
+
+
+@dataclass(frozen=True, slots=True)
+class Tender:
+    """One payment as the cashier entered it.
+
+    `amount` is what the customer hands over (cash) or what is charged. `method`
+    is the card scheme or terminal method ("visa", "debit"); `reference` is the
+    terminal's approval or transaction reference; `account` names the store
+    credit / gift card / house account, or the reward id for POINTS; `points`
+    is what a POINTS tender spends. There is deliberately no field for a card
+    number, and a reference that looks like one is refused.
+    """
+
+    kind: TenderKind
+    amount: Money
+    method: str = ""
+    reference: str = ""
+    account: str = ""
+    points: int = 0
+
+    def __post_init__(self) -> None:
+        if self.amount.minor < 0:
+            raise TenderError(f"{self.kind.value} tender of {self.amount} is negative")
+        for name, text in (("reference", self.reference), ("method", self.method)):
+            if contains_card_number(text):
+                raise CardNumberRefused(
+                    f"card {name} looks like a card number; record the terminal's reference only"
+                )
+        if self.kind in BALANCE_KINDS and not self.account:
+            raise TenderError(f"a {self.kind.value} tender needs an account")
+
+    @classmethod
+    def cash(cls, amount: Money) -> Tender:
+        """Cash handed over."""
+        return cls(TenderKind.CASH, amount)
+
+    @classmethod
+    def card(cls, amount: Money, method: str, reference: str = "") -> Tender:
+        """A card payment taken on the separate terminal, recorded here."""
+        return cls(TenderKind.CARD, amount, method=method, reference=reference)
+
+    @classmethod
+    def balance(cls, kind: TenderKind, account: str, amount: Money) -> Tender:
+        """A draw on a store credit, gift card or house account balance."""
+        return cls(kind, amount, account=account)
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedTender:
+    """A tender as it paid the sale: `applied` counts toward the total."""
+
+    kind: TenderKind
+    tendered: Money
+    applied: Money
+    method: str = ""
+    reference: str = ""
+    account: str = ""
+    points: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceUse:
+    """A balance drawn down by the sale (applied to the cache in the same commit)."""
+
+    kind: TenderKind
+    account: str
+    amount: Money
+    before: Money
+    after: Money
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """How the total was paid."""
+
+    tenders: tuple[AppliedTender, ...]
+    rounding: Money
+    change: Money
+    balance_uses: tuple[BalanceUse, ...]
+
+    @property
+    def paid(self) -> Money:
+        """Sum of the applied tenders (= total + rounding)."""
+        return total([t.applied for t in self.tenders], self.rounding.currency)
+
+
+def _balance_uses(
+    tenders: Sequence[Tender], balances: Mapping[tuple[TenderKind, str], Money]
+) -> tuple[BalanceUse, ...]:
+    drawn: dict[tuple[TenderKind, str], Money] = {}
+    for tender in tenders:
+        if tender.kind in BALANCE_KINDS:
+            key = (tender.kind, tender.account)
+            drawn[key] = drawn.get(key, Money.zero(tender.amount.currency)) + tender.amount
+    uses = []
+    for (kind, account), amount in drawn.items():
+        before = balances.get((kind, account), Money.zero(amount.currency))
+        if amount.minor > before.minor:
+            raise BalanceOverdrawn(
+                f"{kind.value.replace('_', ' ')} {account}: {amount} asked, {before} available"
+            )
+        uses.append(BalanceUse(kind, account, amount, before, before - amount))
+    return tuple(uses)
+
+
+def settle(
+    due: Money,
+    tenders: Sequence[Tender],
+    balances: Mapping[tuple[TenderKind, str], Money],
+    cash_increment: int,
+) -> Settlement:
+    """Apply tenders to the amount due; see the module docstring for the rules."""
+    currency = due.currency
+    non_cash = [t for t in tenders if t.kind is not TenderKind.CASH]
+    cash = [t for t in tenders if t.kind is TenderKind.CASH]
+    uses = _balance_uses(tenders, balances)
+    remaining = due
+    applied: list[AppliedTender] = []
+    for tender in non_cash:
+        if tender.amount.minor > remaining.minor:
+            raise TenderExceedsDue(
+                f"{tender.kind.value} tender of {tender.amount} is more than the {remaining} due"
+            )
+        remaining = remaining - tender.amount
+        applied.append(
+            AppliedTender(
+                tender.kind,
+                tender.amount,
+                tender.amount,
+                tender.method,
+                tender.reference,
+                tender.account,
+                tender.points,
+            )
+        )
+    rounding = Money.zero(currency)
+    change = Money.zero(currency)
+    if cash:
+        cash_due = Money(round_to_increment(remaining.minor, cash_increment), currency)
+        rounding = cash_due - remaining
+        handed = total([t.amount for t in cash], currency)
+        if handed.minor < cash_due.minor:
+            raise TenderShort(f"tenders are {cash_due - handed} short of the {due} total")
+        change = handed - cash_due
+        # the cash applied is spread over the cash tenders in order
+        left = cash_due
+        for tender in cash:
+            part = Money(min(tender.amount.minor, left.minor), currency)
+            left = left - part
+            applied.append(AppliedTender(TenderKind.CASH, tender.amount, part))
+    elif remaining.minor > 0:
+        raise TenderShort(f"tenders are {remaining} short of the {due} total")
+    return Settlement(tuple(applied), rounding, change, uses)

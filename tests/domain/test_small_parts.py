@@ -1,0 +1,141 @@
+"""Loyalty, limits, card-number detection, UUIDv7, the time clock and the till."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from appliance.domain.cart import Cart, WeightSource
+from appliance.domain.errors import (
+    BalanceOverdrawn,
+    CashDropError,
+    DomainError,
+    InvalidTransition,
+    PurchaseLimitExceeded,
+)
+from appliance.domain.ids import uuid7, uuid7_time_ms
+from appliance.domain.limits import LimitClass, enforce, usage
+from appliance.domain.loyalty import LoyaltyProgram, LoyaltyTier
+from appliance.domain.pan import contains_card_number, luhn_valid
+from appliance.domain.rules import StoreRules
+from appliance.domain.till import Till, TillState
+from appliance.domain.timeclock import ClockAction, ClockState, TimeClock
+from tests.domain.conftest import NOW, cad
+
+
+def test_loyalty_tiers_and_points(rules: StoreRules) -> None:
+    program = rules.loyalty
+    assert program is not None
+    assert program.tier_for(999).name == "Member" and program.tier_for(1000).name == "Gold"
+    assert program.points_earned(cad(1999), 0) == 19  # floor(19.99 x 1)
+    assert program.points_earned(cad(1999), 1500) == 39  # floor(19.99 x 2)
+    assert program.points_earned(cad(-5), 0) == 0
+    assert program.check_redeem("r5", 100).value == cad(500)
+    with pytest.raises(BalanceOverdrawn, match="needs 100 points; the customer has 99"):
+        program.check_redeem("r5", 99)
+    with pytest.raises(DomainError, match="unknown loyalty reward 'r9'"):
+        program.reward("r9")
+    with pytest.raises(DomainError, match="starts at 0"):
+        LoyaltyProgram((LoyaltyTier("Gold", 10, Decimal(1)),))
+
+
+def test_limits_count_grams_and_item_equivalents(rules: StoreRules) -> None:
+    bd, preroll = rules.catalog.product("bd"), rules.catalog.product("preroll")
+    cart = Cart().add_weighed(bd, Decimal(7), WeightSource.PRESET, Decimal(2))
+    cart = cart.add_item(preroll, Decimal(4)).add_item(rules.catalog.product("milk"))
+    (use,) = usage(cart.lines, rules.catalog, rules.limits, {"cannabis": Decimal(15)})
+    assert (use.before, use.in_cart, use.after) == (15, 16, 31)  # 2 x 7 g + 4 x 0.5 g
+    with pytest.raises(PurchaseLimitExceeded, match="Cannabis: 15 g .* 16 g .* limit of 30 g"):
+        enforce([use])
+    enforce(usage(cart.lines, rules.catalog, rules.limits, {}))  # 16 g alone is fine
+    # a counter over the limit does not block a sale without that class
+    over = usage(Cart().lines, rules.catalog, rules.limits, {"cannabis": Decimal(40)})
+    enforce(over)
+
+
+def test_limits_by_item_count(rules: StoreRules) -> None:
+    each = {"cannabis": LimitClass("cannabis", "Packs", Decimal(2), "each")}
+    bd = rules.catalog.product("bd")
+    cart = Cart().add_weighed(bd, Decimal(7), WeightSource.PRESET, Decimal(3))
+    with pytest.raises(PurchaseLimitExceeded, match="3 items"):
+        enforce(usage(cart.lines, rules.catalog, each, {}))
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("4111111111111111", True),
+        ("ref 4111 1111 1111 1111 ok", True),
+        ("5500-0000-0000-0004", True),
+        ("4111111111111112", False),  # fails Luhn
+        ("123456789012", False),  # too short
+        ("A1B2C3", False),
+        ("0062639000024", False),  # an EAN-13 that fails Luhn
+        ("0062639000017", True),  # one that passes: 13 digits can be a card number
+    ],
+)
+def test_card_numbers_are_recognised(text: str, found: bool) -> None:
+    assert contains_card_number(text) is found
+
+
+def test_luhn() -> None:
+    assert luhn_valid("79927398713") and not luhn_valid("79927398710")
+
+
+def test_uuid7_layout() -> None:
+    value = uuid7(1_764_000_000_123, bytes(range(10)))
+    assert value.version == 7 and value.variant == uuid.RFC_4122
+    assert uuid7_time_ms(value) == 1_764_000_000_123
+    assert uuid7(1, bytes(10)) < uuid7(2, bytes(10))
+    with pytest.raises(DomainError, match="10 random bytes"):
+        uuid7(1, b"x")
+    with pytest.raises(DomainError, match="out of range"):
+        uuid7(-1, bytes(10))
+    with pytest.raises(DomainError, match="not a version-7"):
+        uuid7_time_ms(uuid.UUID(int=0))
+
+
+def test_time_clock_walks_its_table() -> None:
+    clock = TimeClock("ann")
+    t = NOW
+    clock, punch = clock.punch(ClockAction.CLOCK_IN, t)
+    assert punch.action is ClockAction.CLOCK_IN and clock.state is ClockState.WORKING
+    clock, _ = clock.punch(ClockAction.START_BREAK, t + timedelta(hours=2))
+    with pytest.raises(InvalidTransition, match="ann is on break; cannot clock out"):
+        clock.punch(ClockAction.CLOCK_OUT, t + timedelta(hours=3))
+    clock, _ = clock.punch(ClockAction.END_BREAK, t + timedelta(hours=2, minutes=30))
+    assert clock.worked(t + timedelta(hours=3)) == timedelta(hours=2, minutes=30)
+    clock, _ = clock.punch(ClockAction.CLOCK_OUT, t + timedelta(hours=4))
+    assert clock.state is ClockState.OFF
+    assert clock.worked(t + timedelta(hours=9)) == timedelta(hours=3, minutes=30)
+    with pytest.raises(InvalidTransition, match="allowed: clock_in"):
+        clock.punch(ClockAction.START_BREAK, t + timedelta(hours=5))
+    with pytest.raises(InvalidTransition, match="before the last punch"):
+        clock.punch(ClockAction.CLOCK_IN, t)
+
+
+def test_till_drops_and_close() -> None:
+    till = Till("CAD")
+    with pytest.raises(InvalidTransition, match="till is closed; cannot drop cash"):
+        till.drop("ann", cad(100), "bag1", NOW)
+    with pytest.raises(InvalidTransition, match="cannot take cash"):
+        till.cash_sale(cad(100))
+    with pytest.raises(CashDropError, match="negative"):
+        till.open(cad(-1))
+    till = till.open(cad(10000)).cash_sale(cad(5000))
+    with pytest.raises(InvalidTransition, match="till is open; cannot open"):
+        till.open(cad(1))
+    with pytest.raises(CashDropError, match="more than the 150.00 CAD in the till"):
+        till.drop("ann", cad(20000), "bag1", NOW)
+    with pytest.raises(CashDropError, match="must be positive"):
+        till.drop("ann", cad(0), "bag1", NOW)
+    with pytest.raises(CashDropError, match="card number"):
+        till.drop("ann", cad(1), "4111111111111111", NOW)
+    till, drop = till.drop("ann", cad(12000), "bag1", NOW)
+    assert drop.amount == cad(12000) and till.expected == cad(3000)
+    closed, count = till.close(cad(2950))
+    assert closed.state is TillState.CLOSED and count.over_short == cad(-50)
+    assert isinstance(datetime.now(), datetime)
