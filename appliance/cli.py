@@ -18,7 +18,7 @@ from appliance.domain.errors import DomainError
 from appliance.domain.money import Money
 from appliance.domain.pricing import price_cart
 from appliance.domain.receipt import build_receipt, render_text
-from appliance.domain.sale import GENESIS_HASH, SaleHeader, complete
+from appliance.domain.sale import GENESIS_HASH, SaleHeader, complete, encode
 from appliance.domain.tender import Tender
 
 DEMO = Path(__file__).resolve().parent.parent / "config" / "demo"
@@ -52,6 +52,9 @@ def _demo_sale(args: argparse.Namespace) -> int:
     )
     receipt = build_receipt(sale, config.receipt.header, config.receipt.footer)
     sys.stdout.write(render_text(receipt, config.receipt.width))
+    if args.save is not None:
+        args.save.write_bytes(encode(sale))
+        print(f"sale saved to {args.save} (try: backoffice rederive {args.save})")
     return 0
 
 
@@ -76,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-sale", help="ring up a demo sale and print its receipt")
     demo.add_argument("--config", type=Path, default=DEMO / "register.toml")
     demo.add_argument("--catalog", type=Path, default=DEMO / "catalog.toml")
+    demo.add_argument("--save", type=Path, help="also write the sale's canonical JSON here")
     demo.set_defaults(func=_demo_sale)
 
     config = sub.add_parser("config", help="check a register.toml or list every setting")
@@ -93,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except (ConfigError, CatalogFileError, DomainError) as exc:
+    except (ConfigError, CatalogFileError, DomainError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return code

@@ -147,8 +147,6 @@ def _record(cls: Any, data: Any, currency: str, path: str) -> Any:
         values[name] = _value(hints[name], data[name], currency, f"{path}.{name}")
     try:
         return cls(**values)
-    except EncodingError:
-        raise
     except Exception as exc:  # a record's own validation (e.g. a negative price)
         raise EncodingError(f"{path}: {exc}") from None
 

@@ -273,10 +273,14 @@ class DriftItem:
 
 @dataclass(frozen=True, slots=True)
 class Drift:
-    """All differences between a recorded sale and its re-derivation."""
+    """All differences between a recorded sale and its re-derivation.
+
+    `total` is the recorded total minus the derived one; None when the rules
+    could not price the sale at all (an unknown product, say).
+    """
 
     items: tuple[DriftItem, ...]
-    total: Money
+    total: Money | None
 
     @property
     def clean(self) -> bool:
@@ -335,7 +339,7 @@ def rederive(sale: Sale, rules: StoreRules) -> Drift:
     try:
         priced = price_cart(cart_of(sale), rules, sale.local_time)
     except DomainError as exc:
-        return Drift((DriftItem("pricing", "priced", str(exc)),), Money.zero(sale.currency))
+        return Drift((DriftItem("pricing", "priced", str(exc)),), None)
     recorded = {li.line_id: li for li in sale.lines}
     derived = {li.line_id: li for li in priced.lines}
     for line_id in sorted(set(recorded) | set(derived)):
