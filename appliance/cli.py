@@ -92,15 +92,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `appliance` console script."""
-    args = build_parser().parse_args(argv)
+def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    """Parse, run the chosen command, and turn a known failure into one line and exit 2."""
+    args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
     except (ConfigError, CatalogFileError, DomainError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `appliance` console script."""
+    return run_command(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from appliance.bootstrap import load_store_file, store_rules
-from appliance.catalog_file import CatalogFileError
-from appliance.config import ConfigError, load_config
-from appliance.domain.errors import DomainError
+from appliance.cli import run_command
+from appliance.config import load_config
 from appliance.domain.sale import decode, rederive
 
 DEMO = Path(__file__).resolve().parent.parent / "config" / "demo"
@@ -46,14 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `backoffice` console script."""
-    args = build_parser().parse_args(argv)
-    try:
-        code: int = args.func(args)
-    except (ConfigError, CatalogFileError, DomainError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return code
-
+    return run_command(build_parser(), argv)
 
 if __name__ == "__main__":
     raise SystemExit(main())
