@@ -9,52 +9,59 @@ from __future__ import annotations
 
 import os
 import time
-import tomllib
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from appliance.catalog_file import StoreData, parse_store
 from appliance.config import Config
 from appliance.domain.ids import uuid7
-from appliance.domain.rules import StoreRules
-from appliance.domain.tax import TaxComponent, TaxRounding, TaxTable
-
-
-def tax_table(config: Config) -> TaxTable:
-    """The domain's tax table from the [tax] section."""
-    tax = config.tax
-    return TaxTable(
-        components={code: TaxComponent(code, c.name, c.rate) for code, c in tax.components.items()},
-        classes=dict(tax.classes),
-        prices_include_tax=tax.prices_include_tax,
-        rounding=TaxRounding(tax.rounding),
-    )
-
-
-def load_store_file(path: Path, config: Config) -> StoreData:
-    """A catalogue file (TOML or JSON) in the register's currency."""
-    raw = path.read_bytes()
-    if path.suffix == ".json":
-        import json
-
-        data = json.loads(raw)
-    else:
-        data = tomllib.loads(raw.decode("utf-8"))
-    return parse_store(data, currency=config.register.currency)
-
-
-def store_rules(config: Config, data: StoreData) -> StoreRules:
-    """Everything the domain needs to price and pay, from config and catalogue."""
-    return StoreRules(
-        catalog=data.catalog,
-        tax=tax_table(config),
-        promotions=data.promotions,
-        max_discount_percent=config.discounts.max_percent,
-        cash_increment=config.cash.rounding_increment,
-        loyalty=data.loyalty,
-        limits=data.limits,
-    )
+from appliance.register import Register
+from appliance.settings import load_store_file
+from appliance.store.cache import replace_catalog
+from appliance.store.executor import StorageThread
+from appliance.store.lmdb_env import Storage
 
 
 def new_sale_id() -> str:
     """A fresh UUIDv7 from the wall clock and the OS's entropy (the shell's job)."""
     return str(uuid7(time.time_ns() // 1_000_000, os.urandom(10)))
+
+
+def open_storage(config: Config, readonly: bool = False) -> Storage:
+    """The register's LMDB environment as configured."""
+    storage = config.storage
+    return Storage(
+        config.register.data_dir,
+        readonly=readonly,
+        map_size=storage.map_size_mb << 20,
+        map_max=storage.map_max_mb << 20,
+    )
+
+
+def local_now(config: Config) -> Callable[[], datetime]:
+    """The register's local wall clock (naive, in the configured time zone)."""
+    zone = ZoneInfo(config.register.timezone)
+    return lambda: datetime.now(zone).replace(tzinfo=None)
+
+
+def open_register(config: Config, storage: Storage | None = None) -> Register:
+    """The register's services over its storage, with the real clock and ids."""
+    storage = storage or open_storage(config)
+    io = StorageThread(config.storage.op_timeout_s)
+    return Register(config, storage, io, local_now(config), new_sale_id)
+
+
+def import_catalog(storage: Storage, config: Config, path: Path) -> int:
+    """Load a catalogue file into the cache (replacing it); returns the product count."""
+    started = time.monotonic()
+    data = load_store_file(path, config)
+    now = local_now(config)()
+
+    def run(txn: Any) -> int:
+        replace_catalog(txn, storage, data, now=now, duration_s=time.monotonic() - started,
+                        version=f"file:{path.name}")  # fmt: skip
+        return len(data.catalog.products)
+
+    return storage.write(run)

@@ -10,16 +10,18 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from appliance.bootstrap import load_store_file, new_sale_id, store_rules
+from appliance.bootstrap import new_sale_id
 from appliance.catalog_file import CatalogFileError
 from appliance.config import ConfigError, describe_schema, load_config
 from appliance.domain.cart import Cart, Discount, WeightSource
+from appliance.domain.chain import GENESIS_HASH
 from appliance.domain.errors import DomainError
 from appliance.domain.money import Money
 from appliance.domain.pricing import price_cart
 from appliance.domain.receipt import build_receipt, render_text
-from appliance.domain.sale import GENESIS_HASH, SaleHeader, complete, encode
+from appliance.domain.sale import SaleHeader, complete, encode
 from appliance.domain.tender import Tender
+from appliance.settings import load_store_file, store_rules
 
 DEMO = Path(__file__).resolve().parent.parent / "config" / "demo"
 

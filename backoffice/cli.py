@@ -6,10 +6,10 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from appliance.bootstrap import load_store_file, store_rules
 from appliance.cli import run_command
 from appliance.config import load_config
 from appliance.domain.sale import decode, rederive
+from appliance.settings import load_store_file, store_rules
 
 DEMO = Path(__file__).resolve().parent.parent / "config" / "demo"
 
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `backoffice` console script."""
     return run_command(build_parser(), argv)
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

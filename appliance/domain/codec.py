@@ -50,6 +50,8 @@ def to_data(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, (tuple, list)):
         return [to_data(v) for v in value]
+    if isinstance(value, frozenset):
+        return sorted(to_data(v) for v in value)
     raise EncodingError(f"cannot encode {type(value).__name__}")
 
 
@@ -122,11 +124,16 @@ def _value(hint: Any, data: Any, currency: str, path: str) -> Any:
         if data is None:
             return None
         return _value(options[0], data, currency, path)
-    if origin is tuple:
+    if origin is typing.Literal:
+        allowed = typing.get_args(hint)
+        if data not in allowed:
+            raise _fail(path, "one of " + ", ".join(repr(a) for a in allowed), data)
+        return data
+    if origin in (tuple, frozenset):
         if not isinstance(data, list):
             raise _fail(path, "a list", data)
         (item,) = [a for a in typing.get_args(hint) if a is not Ellipsis]
-        return tuple(_value(item, v, currency, f"{path}[{i}]") for i, v in enumerate(data))
+        return origin(_value(item, v, currency, f"{path}[{i}]") for i, v in enumerate(data))
     if dataclasses.is_dataclass(hint) and hint is not Money:
         return _record(hint, data, currency, path)
     return _scalar(hint, data, currency, path)

@@ -1,9 +1,9 @@
-"""The sale: the immutable record `complete` builds, its chain hash and `rederive`.
+"""The sale: the immutable record `complete` builds, and `rederive`.
 
 A sale is what was sold, as it was sold: the lines with every derived amount,
-the taxes, the tenders exactly as paid. Nothing later rewrites it. Each
-register numbers its sales 1, 2, 3... and each sale carries the SHA-256 of the
-previous one's canonical encoding, so a gap or an edit anywhere shows.
+the taxes, the tenders exactly as paid. Nothing later rewrites it. It carries
+its place in the register's chain (`chain.py`): its sequence number and the
+hash of the entry before it, so a gap or an edit anywhere shows.
 
 `rederive(sale, rules)` prices the sale's inputs again with the given rules
 (the back office's own copy) and lists every amount that differs: the drift.
@@ -12,7 +12,6 @@ With the rules the register used, the drift of any valid sale is empty.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +33,6 @@ from appliance.domain.tender import (
     settle,
 )
 
-GENESIS_HASH = "0" * 64
 SCHEMA_VERSION = 1
 
 
@@ -149,22 +147,6 @@ def decode(raw: bytes) -> Sale:
     if sale.version != SCHEMA_VERSION:
         raise EncodingError(f"Sale.version: unknown version {sale.version}")
     return sale
-
-
-def sale_hash(sale: Sale) -> str:
-    """SHA-256 hex of the canonical encoding: the next sale's `previous_hash`."""
-    return hashlib.sha256(encode(sale)).hexdigest()
-
-
-def verify_chain(sales: Sequence[Sale], start_hash: str = GENESIS_HASH) -> None:
-    """Check consecutive sequence numbers and hashes; raise DomainError at the first break."""
-    previous = start_hash
-    for i, sale in enumerate(sales):
-        if i and sale.sequence != sales[i - 1].sequence + 1:
-            raise DomainError(f"sequence gap before sale {sale.sequence} ({sale.id})")
-        if sale.previous_hash != previous:
-            raise DomainError(f"hash chain broken at sale {sale.sequence} ({sale.id})")
-        previous = sale_hash(sale)
 
 
 def _points_redeemed(

@@ -12,10 +12,11 @@ import pytest
 from appliance.catalog_file import parse_store, parse_tax
 from appliance.domain import errors
 from appliance.domain.cart import Cart, Discount, DiscountKind, WeightSource
+from appliance.domain.chain import GENESIS_HASH
 from appliance.domain.money import Money
 from appliance.domain.pricing import price_cart
 from appliance.domain.rules import StoreRules
-from appliance.domain.sale import GENESIS_HASH, CustomerState, SaleHeader, complete, rederive
+from appliance.domain.sale import CustomerState, SaleHeader, complete, rederive
 from appliance.domain.tender import Tender, TenderKind
 
 CASES = Path(__file__).resolve().parent.parent / "cases"

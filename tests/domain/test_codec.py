@@ -58,3 +58,17 @@ def test_worked_time_ignores_a_stray_punch_out() -> None:
     start = datetime(2026, 11, 25, 9)
     clock = TimeClock("ann", punches=(Punch("ann", ClockAction.CLOCK_OUT, start),))
     assert clock.worked(start + timedelta(hours=1)) == timedelta(0)
+
+
+def test_catalogue_records_round_trip() -> None:
+    from appliance.domain.limits import LimitClass
+    from appliance.domain.promotions import Promotion, PromotionKind
+
+    promo = Promotion("p", "P", PromotionKind.PERCENT, Decimal(5), skus=frozenset({"b", "a"}))
+    data = json.loads(codec.dumps(promo))
+    assert data["skus"] == ["a", "b"]
+    assert codec.from_data(Promotion, data, "CAD") == promo
+    limit = LimitClass("c", "C", Decimal(30), "each")
+    assert codec.from_data(LimitClass, json.loads(codec.dumps(limit)), "CAD") == limit
+    with pytest.raises(EncodingError, match=r"LimitClass.unit: expected one of 'g', 'each'"):
+        codec.from_data(LimitClass, {**json.loads(codec.dumps(limit)), "unit": "kg"}, "CAD")

@@ -8,10 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from appliance.domain.cart import Cart
+from appliance.domain.chain import GENESIS_HASH
 from appliance.domain.money import Money, allocate, total
 from appliance.domain.pricing import price_cart
 from appliance.domain.rules import StoreRules
-from appliance.domain.sale import GENESIS_HASH, SaleHeader, complete, decode, encode, rederive
+from appliance.domain.sale import SaleHeader, complete, decode, encode, rederive
 from appliance.domain.tender import TenderKind, settle
 from tests.domain.strategies import carts, nows, store_rules, tenders_for
 

@@ -6,9 +6,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from appliance.domain.cart import Cart, Discount, WeightSource
+from appliance.domain.chain import GENESIS_HASH
 from appliance.domain.receipt import build_receipt, render_text
 from appliance.domain.rules import StoreRules
-from appliance.domain.sale import GENESIS_HASH, CustomerState, SaleHeader, complete
+from appliance.domain.sale import CustomerState, SaleHeader, complete
 from appliance.domain.tender import Tender, TenderKind
 from tests.domain.conftest import NOW, cad
 

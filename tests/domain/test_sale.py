@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from appliance.domain.cart import Cart, Discount, WeightSource
+from appliance.domain.chain import GENESIS_HASH, Link, payload_hash, verify_chain
 from appliance.domain.errors import (
     BalanceOverdrawn,
     DomainError,
@@ -17,7 +18,6 @@ from appliance.domain.money import Money
 from appliance.domain.pricing import PricedLine
 from appliance.domain.rules import StoreRules
 from appliance.domain.sale import (
-    GENESIS_HASH,
     CustomerState,
     Sale,
     SaleHeader,
@@ -25,8 +25,6 @@ from appliance.domain.sale import (
     decode,
     encode,
     rederive,
-    sale_hash,
-    verify_chain,
 )
 from appliance.domain.tender import Tender, TenderKind
 from tests.domain.conftest import NOW, cad
@@ -58,15 +56,18 @@ def test_complete_builds_the_record(rules: StoreRules) -> None:
 
 def test_the_chain_shows_a_gap_or_an_edit(rules: StoreRules) -> None:
     first = a_sale(rules)
-    second = a_sale(rules, 2, sale_hash(first))
-    verify_chain([first, second])
-    with pytest.raises(DomainError, match="sequence gap before sale 3"):
-        verify_chain([first, replace(second, sequence=3)])
-    edited = replace(first, cashier="mallory")
-    with pytest.raises(DomainError, match="hash chain broken at sale 2"):
-        verify_chain([edited, second])
-    with pytest.raises(DomainError, match="hash chain broken at sale 1"):
-        verify_chain([first], start_hash="f" * 64)
+    second = a_sale(rules, 2, payload_hash(encode(first)))
+    links = [Link(s.sequence, s.previous_hash, encode(s)) for s in (first, second)]
+    head = verify_chain(links)
+    assert head == payload_hash(encode(second))
+    with pytest.raises(DomainError, match="expected 2, found 3"):
+        verify_chain([links[0], replace(links[1], sequence=3)])
+    edited = Link(1, GENESIS_HASH, encode(replace(first, cashier="mallory")))
+    with pytest.raises(DomainError, match="hash chain broken at entry 2"):
+        verify_chain([edited, links[1]])
+    with pytest.raises(DomainError, match="hash chain broken at entry 1"):
+        verify_chain(links[:1], start_hash="f" * 64)
+    assert verify_chain([], start_hash="a" * 64) == "a" * 64
 
 
 def test_header_validation() -> None:

@@ -1,0 +1,43 @@
+"""From configuration and files to the domain's types: tax table, store rules, catalogues."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+from appliance.catalog_file import StoreData, parse_store
+from appliance.config import Config
+from appliance.domain.rules import StoreRules
+from appliance.domain.tax import TaxComponent, TaxRounding, TaxTable
+
+
+def tax_table(config: Config) -> TaxTable:
+    """The domain's tax table from the [tax] section."""
+    tax = config.tax
+    return TaxTable(
+        components={code: TaxComponent(code, c.name, c.rate) for code, c in tax.components.items()},
+        classes=dict(tax.classes),
+        prices_include_tax=tax.prices_include_tax,
+        rounding=TaxRounding(tax.rounding),
+    )
+
+
+def load_store_file(path: Path, config: Config) -> StoreData:
+    """A catalogue file (TOML or JSON) in the register's currency."""
+    raw = path.read_bytes()
+    data = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw.decode("utf-8"))
+    return parse_store(data, currency=config.register.currency)
+
+
+def store_rules(config: Config, data: StoreData) -> StoreRules:
+    """Everything the domain needs to price and pay, from config and catalogue."""
+    return StoreRules(
+        catalog=data.catalog,
+        tax=tax_table(config),
+        promotions=data.promotions,
+        max_discount_percent=config.discounts.max_percent,
+        cash_increment=config.cash.rounding_increment,
+        loyalty=data.loyalty,
+        limits=data.limits,
+    )
