@@ -337,7 +337,7 @@ class Register:
         storage = self.storage
 
         def commit(txn: Txn) -> CompletedSale:
-            existing = outbox.find(txn, storage, sale_id)
+            existing = outbox.find(txn, storage, self.queue, sale_id)
             if existing is not None:  # an earlier attempt committed after all
                 return CompletedSale(self._sale_of(txn, existing), existing.seq, 0)
             rules = self.rules(txn)
@@ -512,7 +512,7 @@ class Register:
         """A committed sale by id (for a reprint or the pending detail)."""
 
         def run(txn: Txn) -> Sale:
-            entry = outbox.find(txn, self.storage, sale_id)
+            entry = outbox.find(txn, self.storage, self.queue, sale_id)
             if entry is None or entry.kind != "sale":
                 raise RegisterError(f"no sale {sale_id} on this register")
             return self._sale_of(txn, entry)
@@ -542,6 +542,6 @@ class Register:
     def needs_server(self, feature: str) -> None:
         """Returns, server history and the integrated terminal live on the back office."""
         raise NeedsConnection(
-            f"{feature} needs a connection to the back office"
+            f"{feature}: needs a connection to the back office"
             + ("" if self.online() else "; the register is offline right now")
         )

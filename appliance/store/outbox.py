@@ -179,10 +179,12 @@ def get(txn: Txn, storage: Storage, key: bytes) -> OutboxEntry | None:
     return None if raw is None else _entry(key, raw)
 
 
-def find(txn: Txn, storage: Storage, entry_id: str) -> OutboxEntry | None:
-    """The entry with this id, if any."""
+def find(txn: Txn, storage: Storage, queue: Queue, entry_id: str) -> OutboxEntry | None:
+    """The entry of this queue with this id, if any (another store's entries are not found)."""
     key = txn.get(entry_id.encode(), db=storage.dbs["outbox_ids"])
-    return None if key is None else get(txn, storage, key)
+    if key is None or not key.startswith(queue.prefix):
+        return None
+    return get(txn, storage, key)
 
 
 def payload(txn: Txn, storage: Storage, key: bytes) -> bytes:
@@ -279,12 +281,8 @@ def mark_settled(
     reason: str = "",
 ) -> bool:
     """Confirm or reject an entry by id; False when the id is unknown or already confirmed."""
-    entry = find(txn, storage, entry_id)
-    if (
-        entry is None
-        or entry.state is EntryState.CONFIRMED
-        or not entry.key.startswith(queue.prefix)
-    ):
+    entry = find(txn, storage, queue, entry_id)
+    if entry is None or entry.state is EntryState.CONFIRMED:
         return False
     new = replace(entry, state=state, reason=reason, updated=now.isoformat())
     _move(txn, storage, queue, entry, new)

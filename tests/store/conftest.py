@@ -24,7 +24,9 @@ DEMO_CATALOG = ROOT / "config" / "demo" / "catalog.toml"
 CASHIER_PIN, MANAGER_PIN = "1234", "9999"
 
 
-def write_config(directory: Path, store: str = "s1", register: str = "r1", extra: str = "") -> Config:
+def write_config(
+    directory: Path, store: str = "s1", register: str = "r1", extra: str = ""
+) -> Config:
     """A register.toml over the demo's tax setup, with its data dir in `directory`."""
     demo = (ROOT / "config" / "demo" / "register.toml").read_text()
     text = demo.replace('store = "demo-store"', f'store = "{store}"')
@@ -48,10 +50,12 @@ class FakeClock:
         self.now += timedelta(**kwargs)
 
 
-def ids() -> Iterator[str]:
-    """Valid, ordered UUIDv7-shaped ids."""
-    for n in itertools.count(1):
-        yield f"01a21000-0000-7000-8000-{n:012d}"
+_NUMBERS = itertools.count(1)
+
+
+def new_id() -> str:
+    """Valid, ordered UUIDv7-shaped ids, unique across every register of the test run."""
+    return f"01a21000-0000-7000-8000-{next(_NUMBERS):012d}"
 
 
 def seed(storage: Storage, config: Config) -> None:
@@ -60,12 +64,19 @@ def seed(storage: Storage, config: Config) -> None:
     cad = config.register.currency
 
     def run(txn: object) -> None:
-        local.put_cashier(txn, storage, local.Cashier("ann", "Ann", "cashier",
-                                                      pins.hash_pin(CASHIER_PIN, cost=2**4)))
-        local.put_cashier(txn, storage, local.Cashier("mo", "Mo", "manager",
-                                                      pins.hash_pin(MANAGER_PIN, cost=2**4)))
-        local.put_customer(txn, storage, {"id": "c1", "name": "Cy", "lifetime_points": 0,
-                                          "points": 300})
+        local.put_cashier(
+            txn,
+            storage,
+            local.Cashier("ann", "Ann", "cashier", pins.hash_pin(CASHIER_PIN, cost=2**4)),
+        )
+        local.put_cashier(
+            txn,
+            storage,
+            local.Cashier("mo", "Mo", "manager", pins.hash_pin(MANAGER_PIN, cost=2**4)),
+        )
+        local.put_customer(
+            txn, storage, {"id": "c1", "name": "Cy", "lifetime_points": 0, "points": 300}
+        )
         local.set_balance(txn, storage, TenderKind.STORE_CREDIT, "c1", Money(2500, cad))
         local.set_balance(txn, storage, TenderKind.GIFT_CARD, "g-100", Money(1000, cad))
 
@@ -74,8 +85,7 @@ def seed(storage: Storage, config: Config) -> None:
 
 def make_register(config: Config, clock: FakeClock, storage: Storage | None = None) -> Register:
     storage = storage or open_storage(config)
-    counter = ids()
-    return Register(config, storage, StorageThread(5.0), clock, lambda: next(counter))
+    return Register(config, storage, StorageThread(5.0), clock, new_id)
 
 
 @pytest.fixture
