@@ -295,3 +295,47 @@ def stock_level(txn: Txn, storage: Storage, sku: str) -> Decimal | None:
     """The cached stock of a sku (None when the back office never sent one)."""
     raw = txn.get(sku.encode(), db=storage.dbs["stock"])
     return None if raw is None else Decimal(raw.decode())
+
+
+def replace_label_templates(
+    txn: Txn, storage: Storage, templates: dict[str, dict[str, Any]], *, now: datetime,
+    version: str,
+) -> None:  # fmt: skip
+    """Replace the label templates (id -> {name, language, body}) the label screen prints."""
+    for key, _ in _table(txn, storage, "label"):
+        txn.delete(key, db=storage.dbs["catalog"])
+    for ident, template in templates.items():
+        txn.put(f"label:{ident}".encode(), dump(template), db=storage.dbs["catalog"])
+    record_sync(txn, storage, "labels", now=now, count=len(templates), duration_s=0.0,
+                version=version)  # fmt: skip
+
+
+def label_templates(txn: Txn, storage: Storage) -> dict[str, dict[str, Any]]:
+    """The cached label templates by id."""
+    return {key.decode().split(":", 1)[1]: data for key, data in _table(txn, storage, "label")}
+
+
+def replace_customers(
+    txn: Txn,
+    storage: Storage,
+    customers: list[dict[str, Any]],
+    balances: list[tuple[str, str, int]],
+    *,
+    now: datetime,
+    duration_s: float,
+    version: str,
+) -> None:
+    """Replace the cached customers and balances (kind, account, minor units) at once.
+
+    The back office is authoritative: its refresh replaces what local sales
+    decremented, which is right once those sales are confirmed (the sync
+    machine refreshes only with an empty outbox).
+    """
+    txn.drop(storage.dbs["customers"], delete=False)
+    txn.drop(storage.dbs["balances"], delete=False)
+    for record in customers:
+        txn.put(str(record["id"]).encode(), dump(record), db=storage.dbs["customers"])
+    for kind, account, minor in balances:
+        txn.put(f"{kind}:{account}".encode(), str(minor).encode(), db=storage.dbs["balances"])
+    record_sync(txn, storage, "customers", now=now, count=len(customers),
+                duration_s=duration_s, version=version)  # fmt: skip

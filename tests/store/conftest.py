@@ -107,3 +107,11 @@ def register(config: Config, clock: FakeClock) -> Iterator[Register]:
     yield reg
     reg.io.close()
     storage.close()
+
+
+@pytest.fixture
+def register_with(config: Config, clock: FakeClock, storage: Storage) -> Iterator[Register]:
+    """A register over a storage fixture the test made itself."""
+    reg = make_register(config, clock, storage)
+    yield reg
+    reg.io.close()
