@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from appliance.catalog_file import StoreData
 from appliance.config import Config
 from appliance.domain.ids import uuid7
 from appliance.register import Register
@@ -53,15 +54,29 @@ def open_register(config: Config, storage: Storage | None = None) -> Register:
     return Register(config, storage, io, local_now(config), new_sale_id)
 
 
-def import_catalog(storage: Storage, config: Config, path: Path) -> int:
-    """Load a catalogue file into the cache (replacing it); returns the product count."""
+def import_catalog(storage: Storage, config: Config, path: Path) -> StoreData:
+    """Load a catalogue file into the cache (see `write_catalog`); returns what was loaded."""
     started = time.monotonic()
     data = load_store_file(path, config)
+    write_catalog(storage, config, data, path, started)
+    return data
+
+
+def write_catalog(
+    storage: Storage, config: Config, data: StoreData, path: Path, started: float
+) -> None:
+    """Write a loaded catalogue file into the cache.
+
+    A TOML or JSON catalogue replaces everything (products, tiers, promotions,
+    limits, loyalty). A CSV can only describe products, so it replaces the
+    products and categories and keeps the cached campaigns: a spreadsheet import
+    never silently drops a purchase limit.
+    """
     now = local_now(config)()
+    products_only = path.suffix.lower() == ".csv"
 
-    def run(txn: Any) -> int:
+    def run(txn: Any) -> None:
         replace_catalog(txn, storage, data, now=now, duration_s=time.monotonic() - started,
-                        version=f"file:{path.name}")  # fmt: skip
-        return len(data.catalog.products)
+                        version=f"file:{path.name}", products_only=products_only)  # fmt: skip
 
-    return storage.write(run)
+    storage.write(run)

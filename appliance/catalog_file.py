@@ -125,7 +125,7 @@ def _product(r: _Reader, currency: str) -> Product:
             limit_class=r.text("limit_class", "") or None,
             limit_amount=r.number("limit_amount", "1"),
         )
-    except ValueError as exc:  # DomainError, an unknown unit, a bad preset
+    except (ValueError, ArithmeticError) as exc:  # DomainError, a bad unit or preset
         raise CatalogFileError(f"{r.path}: {exc}") from None
 
 

@@ -1,29 +1,54 @@
-"""`appliance ...`: the command line for installers, field techs and the demo."""
+"""`appliance ...`: the command line for installers, field techs and the demo.
+
+The register's commands (`status`, `outbox ...`, `catalog import`) work on the
+data dir named by `--config`. Reading commands open the storage read-only, so
+they work while the register runs; `catalog import` writes, so it takes the
+writer lock and is refused while the register holds it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from appliance.bootstrap import new_sale_id
-from appliance.catalog_file import CatalogFileError
-from appliance.config import ConfigError, describe_schema, load_config
+from appliance.bootstrap import new_sale_id, open_register, open_storage, write_catalog
+from appliance.catalog_file import CatalogFileError, StoreData
+from appliance.config import Config, ConfigError, describe_schema, load_config
+from appliance.domain import codec
 from appliance.domain.cart import Cart, Discount, WeightSource
 from appliance.domain.chain import GENESIS_HASH
 from appliance.domain.errors import DomainError
 from appliance.domain.money import Money
 from appliance.domain.pricing import price_cart
 from appliance.domain.receipt import build_receipt, render_text
-from appliance.domain.sale import SaleHeader, complete, encode
+from appliance.domain.sale import Sale, SaleHeader, complete, encode
 from appliance.domain.tender import Tender
+from appliance.outbox_export import export_unconfirmed
+from appliance.register import Register
 from appliance.settings import load_store_file, store_rules
+from appliance.store import outbox
+from appliance.store.errors import StorageError
+from appliance.store.lmdb_env import Txn
+from appliance.store.outbox import OutboxEntry
+from appliance.sync.wire import decode_envelope
 
 DEMO = Path(__file__).resolve().parent.parent / "config" / "demo"
+CONFIG_ENV, DEFAULT_CONFIG = "APPLIANCE_CONFIG", Path("/etc/appliance/register.toml")
+T = TypeVar("T")
+
+
+class CommandError(Exception):
+    """A command that cannot do what was asked; the message says why."""
 
 
 def _demo_sale(args: argparse.Namespace) -> int:
@@ -73,9 +98,211 @@ def _config_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- the register's commands -------------------------------------------------------------
+
+
+def _register_config(args: argparse.Namespace) -> Config:
+    return load_config(args.config or Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG))
+
+
+@contextlib.contextmanager
+def _reading(args: argparse.Namespace) -> Iterator[Register]:
+    """The register's services over its storage opened read-only (works while it runs)."""
+    config = _register_config(args)
+    with open_storage(config, readonly=True) as storage:
+        register = open_register(config, storage)
+        try:
+            yield register
+        finally:
+            register.io.close()
+
+
+def _table(rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+def _status(args: argparse.Namespace) -> int:
+    with _reading(args) as register:
+        status = register.status()
+    rows = [("store", status.store), ("register", status.register),
+            ("data dir", str(register.config.register.data_dir)),
+            ("unsent", str(status.unsent)), ("rejected", str(status.rejected)),
+            ("last seq", str(status.last_seq))]  # fmt: skip
+    rows += [(f"sync {kind}", f"{str(m.get('last_sync'))[:19].replace('T', ' ')}, "
+              f"{m.get('count')} records in "
+              f"{m.get('duration_s')} s, version {m.get('version')}")
+             for kind, m in sorted(status.sync.items())] or [("sync", "never")]  # fmt: skip
+    _table(rows)
+    return 0
+
+
+def _snapshot(register: Register, fn: Callable[[Txn], T]) -> T:
+    """One read snapshot, on this thread: the storage thread's deadline is there so the
+    screen never freezes, and would cut off a listing of a large backlog."""
+    with register.storage.read() as txn:
+        return fn(txn)
+
+
+def _listed(txn: Txn, register: Register, every: bool) -> list[OutboxEntry]:
+    # Not Register.pending(): that is a screen's first page; a tech needs the whole list.
+    storage, queue = register.storage, register.queue
+    if every:
+        return outbox.entries(txn, storage, queue)
+    unsent = outbox.entries(txn, storage, queue, index="unsent")
+    return sorted(unsent + outbox.entries(txn, storage, queue, index="rejected"),
+                  key=lambda e: e.seq)  # fmt: skip
+
+
+def _money(register: Register, entry: OutboxEntry) -> str:
+    minor = entry.summary.get("total")
+    return Money(minor, register.currency).format() if isinstance(minor, int) else ""
+
+
+def _outbox_list(args: argparse.Namespace) -> int:
+    with _reading(args) as register:
+        found = _snapshot(register, lambda txn: _listed(txn, register, args.all))
+    if not found:
+        print("the outbox is empty" if args.all else "nothing unsent or rejected")
+        return 0
+    rows = [("SEQ", "ID", "TIME", "KIND", "STATE", f"TOTAL {register.currency}", "TRIES",
+             "REASON")]  # fmt: skip
+    rows += [(str(e.seq), e.id, e.at.replace("T", " "), e.kind, e.state.value,
+              _money(register, e), str(e.attempts), e.reason) for e in found]  # fmt: skip
+    _table(rows)
+    return 0
+
+
+def _entry(txn: Txn, register: Register, ident: str) -> tuple[OutboxEntry, bytes]:
+    storage, queue = register.storage, register.queue
+    if ident.isdigit() and int(ident) < 2**63:  # a sequence number
+        entry = outbox.get(txn, storage, queue.key(int(ident)))
+    else:
+        entry = outbox.find(txn, storage, queue, ident)
+    if entry is None:
+        raise CommandError(f"no outbox entry {ident!r} in store {queue.store}, register "
+                           f"{queue.register} (see: appliance outbox list --all)")  # fmt: skip
+    return entry, outbox.payload(txn, storage, entry.key)
+
+
+def _outbox_show(args: argparse.Namespace) -> int:
+    with _reading(args) as register:
+        entry, raw = _snapshot(register, lambda txn: _entry(txn, register, args.id))
+    config = register.config
+    print(f"entry {entry.id}")
+    for key, value in entry.to_record().items():
+        print(f"  {key:<9} {json.dumps(value) if isinstance(value, dict) else value}".rstrip())
+    print("payload:")
+    try:
+        print(json.dumps(json.loads(raw), indent=2, ensure_ascii=False))
+    except ValueError:
+        print(repr(raw))  # a damaged payload: its bytes as they are
+    if entry.kind != "sale":
+        return 0
+    try:
+        body = decode_envelope(raw).body
+        sale = codec.from_data(Sale, body, str(body.get("currency")))
+    except (ValueError, DomainError) as exc:  # WireError, EncodingError
+        print(f"error: no receipt: entry {entry.id} holds no readable sale: {exc}", file=sys.stderr)
+        return 1
+    print("receipt:")
+    receipt = build_receipt(sale, config.receipt.header, config.receipt.footer)
+    sys.stdout.write(render_text(receipt, config.receipt.width))
+    return 0
+
+
+def _outbox_export(args: argparse.Namespace) -> int:
+    config = _register_config(args)
+    with open_storage(config, readonly=True) as storage:
+        at = datetime.now(ZoneInfo(config.register.timezone)).isoformat(timespec="seconds")
+        queue = outbox.Queue(config.register.store, config.register.id)
+        result = export_unconfirmed(storage, queue, args.file, at)
+    detail = ", ".join(
+        f"{n} {state.replace('_', ' ')}" for state, n in sorted(result.states.items())
+    )
+    print(f"exported {result.count} unconfirmed entries ({detail or 'none'}) to {args.file}")
+    if result.unreadable:
+        print(f"error: {result.unreadable} of them have an unreadable payload (exported as "
+              "null, with the problem in their reason)", file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
+
+
+def _dangling(data: StoreData) -> list[str]:
+    """Tiers and limit classes products name but the file does not define."""
+    products = data.catalog.products.values()
+    tiers = {p.price_tier for p in products if p.price_tier} - set(data.catalog.tiers)
+    limits = {p.limit_class for p in products if p.limit_class} - set(data.limits)
+    notes = []
+    if tiers:
+        notes.append(f"price tiers not defined in the file: {', '.join(sorted(tiers))}; "
+                     "their presets sell at the product's price per unit")  # fmt: skip
+    if limits:
+        notes.append(f"limit classes not defined in the file: {', '.join(sorted(limits))}; "
+                     "no purchase limit applies to their products")  # fmt: skip
+    return notes
+
+
+def _catalog_import(args: argparse.Namespace) -> int:
+    config, path = _register_config(args), args.file
+    started = time.monotonic()
+    data = load_store_file(path, config)  # a bad file is named before the lock is taken
+    with open_storage(config) as storage:  # StorageBusy while the register runs
+        write_catalog(storage, config, data, path, started)
+    took = time.monotonic() - started
+    catalog = data.catalog
+    print(f"imported {len(catalog.products)} products from {path} in {took:.3f} s")
+    if path.suffix.lower() == ".csv":
+        print(f"replaced the products and categories in {config.register.data_dir}; "
+              "price tiers, promotions, limit classes and loyalty were kept")  # fmt: skip
+    else:
+        print(f"replaced the catalogue in {config.register.data_dir}: categories "
+              f"{len(catalog.categories)}, price tiers {len(catalog.tiers)}, promotions "
+              f"{len(data.promotions)}, limit classes {len(data.limits)}, loyalty program "
+              f"{'yes' if data.loyalty else 'none'}")  # fmt: skip
+        for note in _dangling(data):
+            print(f"warning: {note}", file=sys.stderr)
+    return 0
+
+
+def _add_register_commands(sub: Any) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help=f"the register's config (default: "
+                        f"${CONFIG_ENV}, else {DEFAULT_CONFIG})")  # fmt: skip
+    status = sub.add_parser("status", parents=[common], help="store, register, counts, syncs")
+    status.set_defaults(func=_status)
+
+    box = sub.add_parser("outbox", help="what the register has still to deliver")
+    box_sub = box.add_subparsers(dest="outbox_command", required=True)
+    listing = box_sub.add_parser("list", parents=[common], help="unsent and rejected entries")
+    listing.add_argument("--all", action="store_true", help="every entry, confirmed too")
+    listing.set_defaults(func=_outbox_list)
+    show = box_sub.add_parser("show", parents=[common], help="one entry, payload and receipt")
+    show.add_argument("id", help="the entry's id, or its sequence number")
+    show.set_defaults(func=_outbox_show)
+    export = box_sub.add_parser(
+        "export", parents=[common], help="write every unconfirmed entry to a JSON Lines file"
+    )
+    export.add_argument("file", type=Path)
+    export.set_defaults(func=_outbox_export)
+
+    catalog = sub.add_parser("catalog", help="the register's cached catalogue")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
+    load = catalog_sub.add_parser("import", parents=[common],
+                                  help="replace the catalogue from a TOML, JSON or CSV file "
+                                  "(the register must be stopped)")  # fmt: skip
+    load.add_argument("file", type=Path)
+    load.set_defaults(func=_catalog_import)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and for `--help`)."""
-    parser = argparse.ArgumentParser(prog="appliance", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="appliance", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo-sale", help="ring up a demo sale and print its receipt")
@@ -91,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_config_check)
     docs = config_sub.add_parser("docs", help="every setting with its type, default and meaning")
     docs.set_defaults(func=_config_docs)
+    _add_register_commands(sub)
     return parser
 
 
@@ -99,7 +327,7 @@ def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> 
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
-    except (ConfigError, CatalogFileError, DomainError, OSError) as exc:
+    except (ConfigError, CatalogFileError, CommandError, DomainError, StorageError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return code

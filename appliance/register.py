@@ -484,13 +484,16 @@ class Register:
 
     # --- what is waiting, what was sold -----------------------------------------------------
 
-    def pending(self) -> list[OutboxEntry]:
-        """Every unsent and every rejected entry, oldest first, with state and reason."""
+    def pending(self, limit: int = 200) -> list[OutboxEntry]:
+        """The oldest unsent and rejected entries (up to `limit`), with state and reason.
+
+        `status()` has the full counts; a screen pages through with `limit`.
+        """
 
         def run(txn: Txn) -> list[OutboxEntry]:
-            unsent = outbox.entries(txn, self.storage, self.queue, index="unsent")
-            rejected = outbox.entries(txn, self.storage, self.queue, index="rejected")
-            return sorted(unsent + rejected, key=lambda e: e.seq)
+            unsent = outbox.entries(txn, self.storage, self.queue, index="unsent", limit=limit)
+            rejected = outbox.entries(txn, self.storage, self.queue, index="rejected", limit=limit)
+            return sorted(unsent + rejected, key=lambda e: e.seq)[:limit]
 
         return self._read(run, "listing pending sales")
 

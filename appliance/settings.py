@@ -6,7 +6,8 @@ import json
 import tomllib
 from pathlib import Path
 
-from appliance.catalog_file import StoreData, parse_store
+from appliance.catalog_csv import load_csv
+from appliance.catalog_file import CatalogFileError, StoreData, parse_store
 from appliance.config import Config
 from appliance.domain.rules import StoreRules
 from appliance.domain.tax import TaxComponent, TaxRounding, TaxTable
@@ -24,10 +25,21 @@ def tax_table(config: Config) -> TaxTable:
 
 
 def load_store_file(path: Path, config: Config) -> StoreData:
-    """A catalogue file (TOML or JSON) in the register's currency."""
-    raw = path.read_bytes()
-    data = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw.decode("utf-8"))
-    return parse_store(data, currency=config.register.currency)
+    """A catalogue file (TOML, JSON or CSV) in the register's currency; errors name the file."""
+    suffix = path.suffix.lower()
+    currency = config.register.currency
+    if suffix == ".csv":
+        return load_csv(path, currency)
+    if suffix not in (".toml", ".json"):
+        raise CatalogFileError(f"{path}: expected a .toml, .json or .csv catalogue")
+    try:
+        raw = path.read_bytes()
+        data = json.loads(raw) if suffix == ".json" else tomllib.loads(raw.decode("utf-8"))
+        return parse_store(data, currency=currency)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogFileError(f"{path}: not valid {suffix[1:].upper()}: {exc}") from None
+    except CatalogFileError as exc:
+        raise CatalogFileError(f"{path}: {exc}") from None
 
 
 def store_rules(config: Config, data: StoreData) -> StoreRules:

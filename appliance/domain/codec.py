@@ -14,6 +14,7 @@ decimal string, got 3`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -39,7 +40,7 @@ def to_data(value: Any) -> Any:
     if isinstance(value, Money):
         return value.minor
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {name: to_data(getattr(value, name)) for name in _schema(type(value))[1]}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
@@ -139,11 +140,16 @@ def _value(hint: Any, data: Any, currency: str, path: str) -> Any:
     return _scalar(hint, data, currency, path)
 
 
+@functools.cache
+def _schema(cls: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A record type's field hints and names (resolving hints is slow: once per type)."""
+    return typing.get_type_hints(cls), tuple(f.name for f in dataclasses.fields(cls))
+
+
 def _record(cls: Any, data: Any, currency: str, path: str) -> Any:
     if not isinstance(data, dict):
         raise _fail(path, "an object", data)
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
+    hints, names = _schema(cls)
     unknown = sorted(set(data) - set(names))
     if unknown:
         raise EncodingError(f"{path}: unknown field {unknown[0]!r}")

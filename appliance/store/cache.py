@@ -59,16 +59,21 @@ class CachedProducts(Mapping[str, Product]):
 
     def __init__(self, txn: Txn, storage: Storage, currency: str) -> None:
         self._txn, self._db, self._currency = txn, storage.dbs["products"], currency
+        self._seen: dict[str, Product] = {}  # one transaction sees one version of each
 
     def __getitem__(self, sku: str) -> Product:
+        if sku in self._seen:
+            return self._seen[sku]
         key = sku.encode()
         raw = self._txn.get(key, db=self._db)
         if raw is None:
             raise KeyError(sku)
         try:
-            return codec.from_data(Product, load("products", key, raw), self._currency)
+            product = codec.from_data(Product, load("products", key, raw), self._currency)
         except EncodingError as exc:
             raise CorruptRecord("products", key, str(exc)) from None
+        self._seen[sku] = product
+        return product
 
     def __iter__(self) -> Iterator[str]:
         with self._txn.cursor(db=self._db) as cursor:
@@ -160,6 +165,10 @@ def cached_catalog(txn: Txn, storage: Storage, currency: str, campaigns: Campaig
     )
 
 
+CAMPAIGN_KINDS = ("category", "tier", "promotion", "limit", "loyalty")
+"""Kinds in the `catalog` database that a catalogue import replaces (labels are separate)."""
+
+
 def cache_version(txn: Txn, storage: Storage) -> int:
     """A number that changes whenever the cached catalogue changes."""
     raw = txn.get(b"cache_version", db=storage.dbs["meta"])
@@ -193,19 +202,27 @@ def replace_catalog(
     duration_s: float,
     version: str,
     tax: dict[str, Any] | None = None,
+    products_only: bool = False,
 ) -> None:
-    """Replace the whole catalogue (products, indexes, campaigns) in this transaction."""
-    _clear(txn, storage, "products", "barcodes", "by_category", "names", "catalog")
+    """Replace the catalogue in this transaction: everything, or only products and categories."""
+    _clear(txn, storage, "products", "barcodes", "by_category", "names")
     for product in data.catalog.products.values():
         put_product(txn, storage, product)
+    kinds = ("category",) if products_only else CAMPAIGN_KINDS
+    for kind in kinds:
+        for key, _ in _table(txn, storage, kind):
+            txn.delete(key, db=storage.dbs["catalog"])
     tables: list[tuple[str, str, Any]] = [
-        *(("category", c.id, c) for c in data.catalog.categories.values()),
-        *(("tier", t.id, t) for t in data.catalog.tiers.values()),
-        *(("promotion", p.id, p) for p in data.promotions),
-        *(("limit", lc.id, lc) for lc in data.limits.values()),
+        ("category", c.id, c) for c in data.catalog.categories.values()
     ]
-    if data.loyalty is not None:
-        tables.append(("loyalty", "program", data.loyalty))
+    if not products_only:
+        tables += [
+            *(("tier", t.id, t) for t in data.catalog.tiers.values()),
+            *(("promotion", p.id, p) for p in data.promotions),
+            *(("limit", lc.id, lc) for lc in data.limits.values()),
+        ]
+        if data.loyalty is not None:
+            tables.append(("loyalty", "program", data.loyalty))
     for kind, ident, record in tables:
         txn.put(f"{kind}:{ident}".encode(), dump(codec.to_data(record)), db=storage.dbs["catalog"])
     if tax is not None:
@@ -244,11 +261,36 @@ def sync_status(txn: Txn, storage: Storage) -> dict[str, dict[str, Any]]:
         return {k.decode(): load("sync_meta", k, v) for k, v in cursor}
 
 
+SEARCH_SCAN_CAP = 8_000
+"""Index entries one keystroke may read at most: bounds the worst case on a huge
+catalogue (two common words that rarely meet); the next keystroke narrows it."""
+
+
+def _prefix_keys(cursor: Any, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+    if cursor.set_range(prefix):
+        for key, value in cursor:
+            if not key.startswith(prefix):
+                return
+            yield key, value
+
+
+def _selectivity(cursor: Any, word: str, cap: int = 256) -> int:
+    """How many index entries start with `word`, counted up to `cap`."""
+    count = 0
+    for _ in _prefix_keys(cursor, word.encode()):
+        count += 1
+        if count >= cap:
+            break
+    return count
+
+
 def search(txn: Txn, storage: Storage, query: str, limit: int = 30) -> list[str]:
     """Skus whose name has a word starting with every word of the query.
 
-    The longest query word drives a prefix scan of the name index; the other
-    words filter on the stored name, so a keystroke reads only what it returns.
+    The most selective query word (fewest index entries, ties to the longest)
+    drives a prefix scan of the name index; the other words are matched, in C,
+    against the name stored beside each index entry, so a keystroke costs little
+    more than what it shows and never reads more than SEARCH_SCAN_CAP entries.
     An exact barcode or sku comes first.
     """
     words = tokens(query)
@@ -258,23 +300,18 @@ def search(txn: Txn, storage: Storage, query: str, limit: int = 30) -> list[str]
     exact = txn.get(query.strip().encode(), db=storage.dbs["barcodes"])
     if exact is not None:
         found.append(exact.decode())
-    driver = max(words, key=len)
-    others = [w for w in words if w is not driver]
-    prefix = driver.encode()
     with txn.cursor(db=storage.dbs["names"]) as cursor:
-        if not cursor.set_range(prefix):
-            return found
-        for key, name in cursor:
-            if not key.startswith(prefix):
+        driver = min(words, key=lambda w: (_selectivity(cursor, w), -len(w)))
+        others = [re.compile(rb"(?:^| )" + re.escape(w.encode())) for w in words if w is not driver]
+        for scanned, (key, name) in enumerate(_prefix_keys(cursor, driver.encode())):
+            if scanned >= SEARCH_SCAN_CAP:
                 break
-            sku = key[key.index(SEP) + 1 :].decode()
-            if sku in found:
-                continue
-            name_words = name.decode().split()
-            if all(any(n.startswith(w) for n in name_words) for w in others):
-                found.append(sku)
-                if len(found) >= limit:
-                    break
+            if all(pattern.search(name) for pattern in others):
+                sku = key[key.index(SEP) + 1 :].decode()
+                if sku not in found:
+                    found.append(sku)
+                    if len(found) >= limit:
+                        break
     return found
 
 

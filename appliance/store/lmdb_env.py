@@ -53,6 +53,7 @@ DATABASES = (
     "outbox_ids",  # entry id -> entry key
     "unsent",  # entry key -> b"" for pending and in-flight entries
     "rejected",  # entry key -> b"" for rejected entries
+    "in_flight",  # entry key -> b"" for entries handed to the link, not yet acked
     "products",  # sku -> product record
     "barcodes",  # barcode -> sku
     "by_category",  # category \0 sku -> b""
@@ -217,15 +218,21 @@ class Storage:
                 raise self._disk_error(exc) from exc
 
     def _disk_error(self, exc: lmdb.Error) -> StorageError:
-        full = isinstance(exc, lmdb.DiskError) and "No space left" in str(exc)
-        if not full and getattr(exc, "errno", None) == errno.ENOSPC:
-            full = True
+        full = "No space left" in str(exc) or getattr(exc, "errno", None) == errno.ENOSPC
+        if not full and "Input/output error" in str(exc):
+            # LMDB reports a short write as EIO; on a full disk that is what ENOSPC becomes.
+            full = self._disk_nearly_full()
         # LMDB wants the environment reopened after a failed write to disk.
         self.env.close()
         self._open_after_error()
         if full:
             return StorageFull("storage full: the disk has no space left for the register data")
         return StorageError(f"storage error: {exc}")
+
+    def _disk_nearly_full(self) -> bool:
+        stat = os.statvfs(self.path)
+        free, size = stat.f_bavail * stat.f_frsize, stat.f_blocks * stat.f_frsize
+        return free < max(1 << 20, size // 20)
 
     def _open_after_error(self) -> None:
         # If reopening fails too, the next operation reports it; this one already fails.

@@ -41,6 +41,11 @@ class EntryState(Enum):
 
 
 UNSENT = (EntryState.PENDING, EntryState.IN_FLIGHT)
+_INDEXES = (
+    ("unsent", UNSENT),
+    ("rejected", (EntryState.REJECTED,)),
+    ("in_flight", (EntryState.IN_FLIGHT,)),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +256,7 @@ def entries(
 def _move(txn: Txn, storage: Storage, queue: Queue, entry: OutboxEntry, new: OutboxEntry) -> None:
     dbs = storage.dbs
     txn.put(entry.key, dump(new.to_record()), db=dbs["outbox_state"])
-    for index, states in (("unsent", UNSENT), ("rejected", (EntryState.REJECTED,))):
+    for index, states in _INDEXES:
         was, now_in = entry.state in states, new.state in states
         if was and not now_in:
             txn.delete(entry.key, db=dbs[index])
@@ -292,10 +297,9 @@ def mark_settled(
 def requeue_in_flight(txn: Txn, storage: Storage, queue: Queue) -> int:
     """After a restart or a dropped link: every in-flight entry is pending again."""
     moved = 0
-    for entry in entries(txn, storage, queue, index="unsent"):
-        if entry.state is EntryState.IN_FLIGHT:
-            _move(txn, storage, queue, entry, replace(entry, state=EntryState.PENDING))
-            moved += 1
+    for entry in entries(txn, storage, queue, index="in_flight"):
+        _move(txn, storage, queue, entry, replace(entry, state=EntryState.PENDING))
+        moved += 1
     return moved
 
 

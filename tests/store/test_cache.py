@@ -58,7 +58,7 @@ def test_a_second_import_replaces_the_first(
     )
     with storage.read() as txn:
         before = cache.cache_version(txn, storage)
-    assert import_catalog(storage, config, small) == 1
+    assert len(import_catalog(storage, config, small).catalog.products) == 1
     with storage.read() as txn:
         assert cache.search(txn, storage, "ched") == [] and cache.search(txn, storage, "new") == [
             "new"
@@ -134,3 +134,19 @@ def test_pins_are_salted_slow_hashes() -> None:
     assert not pins.check_pin("2468", {"salt": "zz"})
     with pytest.raises(ValueError, match="4 to 12 digits"):
         pins.hash_pin("12a4")
+
+
+def test_a_csv_import_replaces_products_and_keeps_the_campaigns(
+    storage: Storage, config: Config, tmp_path: Path
+) -> None:
+    sheet = tmp_path / "products.csv"
+    sheet.write_text(
+        "sku,name,category,price,tax_class,barcodes,unit,presets,tier,limit_class\n"
+        "pod-new,Pods new x2,vapes,15.99,vapour,0069000000999,,,,vape\n"
+    )
+    import_catalog(storage, config, sheet)
+    with storage.read() as txn:
+        campaigns = cache.read_campaigns(txn, storage, "CAD")
+        assert "vape" in campaigns.limits and campaigns.promotions, "campaigns are kept"
+        assert [c.id for c in campaigns.categories] == ["vapes"]
+        assert cache.search(txn, storage, "pods") == ["pod-new"]
