@@ -6,9 +6,12 @@ method returns. Pricing always runs on the storage thread against one
 snapshot of the cache. Every storage call has a deadline (`StorageThread`),
 so a failing SD card shows as an error, never as a frozen screen.
 
-A sale's id is fixed at its first `complete` attempt and kept until the sale
-is known to be committed, so retrying after a storage timeout can never record
-the same cart twice: the retry finds the committed sale by its id.
+A `complete` that times out leaves its commit queued on the storage thread,
+which runs operations in order. So the register remembers the attempt, and the
+next thing the cashier does first asks storage whether that sale committed:
+the answer comes after the queued commit, so it is final. If it did commit,
+the cart is cleared and SaleRecorded tells the cashier; if not, they carry on.
+A cart can never be sold twice, and no later sale is confused with it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from appliance.config import Config
 from appliance.domain import codec
 from appliance.domain.cart import Cart, Discount, WeightSource
 from appliance.domain.catalog import Product
-from appliance.domain.errors import DiscountOverCap, DomainError
+from appliance.domain.errors import DiscountOverCap
 from appliance.domain.money import Money, total
 from appliance.domain.pricing import PricedCart, price_cart
 from appliance.domain.rules import StoreRules
@@ -37,6 +40,7 @@ from appliance.settings import tax_table
 from appliance.shift import ShiftReport, build_report
 from appliance.store import cache, local, outbox
 from appliance.store.cache import Campaigns
+from appliance.store.errors import StorageTimeout
 from appliance.store.executor import StorageThread
 from appliance.store.lmdb_env import Storage, Txn
 from appliance.store.local import Cashier
@@ -65,6 +69,17 @@ class NeedsManager(RegisterError):
 
 class NeedsConnection(RegisterError):
     """The feature needs the back office, which cannot be reached."""
+
+
+class SaleRecorded(RegisterError):
+    """A sale whose save timed out was recorded after all; its cart is cleared."""
+
+    def __init__(self, done: CompletedSale) -> None:
+        super().__init__(
+            f"the last sale ({done.sale.total}) was saved after all: it is paid, "
+            "and its receipt is in the print queue"
+        )
+        self.done = done
 
 
 class WeightRequired(RegisterError):
@@ -116,7 +131,7 @@ class Register:
         self.cashier: Cashier | None = None
         self.cart = Cart()
         self.tenders: list[Tender] = []
-        self._sale_id: str | None = None
+        self._uncertain: str | None = None  # id of a sale whose save timed out
         self._campaigns: tuple[int, Campaigns] | None = None
         self._wrong_pins = 0
         self._locked_until = 0.0
@@ -150,9 +165,27 @@ class Register:
         )
 
     def _who(self) -> Cashier:
+        """The logged-in cashier, after settling any sale whose save timed out."""
+        if self._uncertain is not None:
+            self._settle_uncertain(self._uncertain)
         if self.cashier is None:
             raise NotLoggedIn("log in first")
         return self.cashier
+
+    def _settle_uncertain(self, sale_id: str) -> None:
+        def run(txn: Txn) -> CompletedSale | None:
+            entry = outbox.find(txn, self.storage, self.queue, sale_id)
+            if entry is None:
+                return None
+            jobs = [j["number"] for j in local.print_jobs(txn, self.storage, pending_only=False)
+                    if j["ref"] == sale_id]  # fmt: skip
+            return CompletedSale(self._sale_of(txn, entry), entry.seq, jobs[0] if jobs else 0)
+
+        done = self._read(run, "checking the last sale")  # runs after the queued commit
+        self._uncertain = None
+        if done is not None:
+            self.cart, self.tenders = Cart(), []
+            raise SaleRecorded(done)
 
     # --- session ----------------------------------------------------------------------
 
@@ -187,6 +220,8 @@ class Register:
     def logout(self) -> str | None:
         """Log out; a cart in progress is parked (returns its ticket), the queue is kept."""
         ticket = None
+        if self.cashier is not None:
+            self._who()  # settles a sale whose save timed out before the cart is parked
         if not self.cart.is_empty:
             ticket = self.park(f"left by {self._who().name}")
         self.cashier = None
@@ -201,6 +236,7 @@ class Register:
         return self._read(lambda t: price_cart(target, self.rules(t), now), "pricing")
 
     def _change(self, cart: Cart) -> PricedCart:
+        self._who()
         priced = self.price(cart)  # refuses a cart the rules cannot price
         self.cart = cart
         return priced
@@ -293,6 +329,7 @@ class Register:
 
     def attach_customer(self, customer_id: str | None) -> dict[str, Any] | None:
         """Attach a cached customer (None detaches); returns what the screen shows of them."""
+        self._who()
         if customer_id is None:
             self.cart = self.cart.attach_customer(None)
             return None
@@ -302,6 +339,7 @@ class Register:
 
     def park(self, label: str) -> str:
         """Park the cart (kept on disk) and start a new one."""
+        self._who()
         cart, currency = self.cart, self.currency
         ticket = self._write(lambda t: local.park(t, self.storage, label, cart, currency))
         self.cart, self.tenders = Cart(), []
@@ -313,6 +351,7 @@ class Register:
 
     def recall(self, ticket: str) -> PricedCart:
         """Bring a parked cart back (the current one must be empty)."""
+        self._who()
         if not self.cart.is_empty:
             raise RegisterError("finish or park the current cart first")
         self.cart = self._write(lambda t: local.recall(t, self.storage, ticket))
@@ -322,24 +361,22 @@ class Register:
 
     def add_tender(self, tender: Tender) -> None:
         """Record a payment for the current cart (completed by `complete`)."""
+        self._who()
         self.tenders.append(tender)
 
     def clear_tenders(self) -> None:
         """Take back the tenders entered so far."""
+        self._who()
         self.tenders = []
 
     def complete(self) -> CompletedSale:
         """Commit the sale with its effects and print job; only then is it paid."""
         cashier = self._who()
-        self._sale_id = self._sale_id or self.new_id()
-        sale_id, cart, tenders = self._sale_id, self.cart, list(self.tenders)
+        sale_id, cart, tenders = self.new_id(), self.cart, list(self.tenders)
         now, offline = self.clock(), not self.online()
         storage = self.storage
 
         def commit(txn: Txn) -> CompletedSale:
-            existing = outbox.find(txn, storage, self.queue, sale_id)
-            if existing is not None:  # an earlier attempt committed after all
-                return CompletedSale(self._sale_of(txn, existing), existing.seq, 0)
             rules = self.rules(txn)
             seq, prev = outbox.next_place(txn, storage, self.queue)
             header = SaleHeader(sale_id, self.queue.store, self.queue.register, seq, prev,
@@ -360,10 +397,10 @@ class Register:
 
         try:
             done = self._write(commit, "saving the sale")
-        except DomainError:
-            self._sale_id = None  # nothing was written: a new attempt may take a new id
+        except StorageTimeout:
+            self._uncertain = sale_id  # the commit may still land: settled before anything else
             raise
-        self.cart, self.tenders, self._sale_id = Cart(), [], None
+        self.cart, self.tenders = Cart(), []
         return done
 
     def _take_cash(self, txn: Txn, sale: Sale) -> None:
