@@ -133,6 +133,7 @@ class Register:
         self.tenders: list[Tender] = []
         self._uncertain: str | None = None  # id of a sale whose save timed out
         self._campaigns: tuple[int, Campaigns] | None = None
+        self._products: dict[str, Product] = {}  # decoded per cache version (storage thread)
         self._wrong_pins = 0
         self._locked_until = 0.0
 
@@ -153,9 +154,11 @@ class Register:
         version = cache.cache_version(txn, self.storage)
         if self._campaigns is None or self._campaigns[0] != version:
             self._campaigns = (version, cache.read_campaigns(txn, self.storage, self.currency))
+            self._products = {}
         campaigns = self._campaigns[1]
+        catalog = cache.cached_catalog(txn, self.storage, self.currency, campaigns, self._products)
         return StoreRules(
-            catalog=cache.cached_catalog(txn, self.storage, self.currency, campaigns),
+            catalog=catalog,
             tax=campaigns.tax or tax_table(self.config),
             promotions=campaigns.promotions,
             max_discount_percent=self.config.discounts.max_percent,

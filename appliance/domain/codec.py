@@ -18,6 +18,7 @@ import functools
 import json
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -37,23 +38,40 @@ def decimal_text(value: Decimal) -> str:
 
 def to_data(value: Any) -> Any:
     """A JSON-ready structure for a dataclass record (money as minor units)."""
-    if isinstance(value, Money):
-        return value.minor
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: to_data(getattr(value, name)) for name in _schema(type(value))[1]}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
-        return value
-    if isinstance(value, Decimal):
-        return decimal_text(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, (tuple, list)):
-        return [to_data(v) for v in value]
-    if isinstance(value, frozenset):
-        return sorted(to_data(v) for v in value)
-    raise EncodingError(f"cannot encode {type(value).__name__}")
+    kind = type(value)
+    encoder = _ENCODERS.get(kind)
+    if encoder is None:
+        encoder = _ENCODERS[kind] = _encoder_for(kind)
+    return encoder(value)
+
+
+def _record_encoder(kind: type) -> Callable[[Any], Any]:
+    names = _schema(kind)[1]
+    return lambda value: {name: to_data(getattr(value, name)) for name in names}
+
+
+def _encoder_for(kind: type) -> Callable[[Any], Any]:
+    """How to encode values of one type (found once per type, then looked up)."""
+    if kind is Money:
+        return lambda value: value.minor
+    if issubclass(kind, Enum):
+        return lambda value: value.value
+    if kind in (bool, int, str, type(None)):
+        return lambda value: value
+    if issubclass(kind, Decimal):
+        return decimal_text
+    if issubclass(kind, datetime):
+        return lambda value: value.isoformat()
+    if issubclass(kind, (tuple, list)):
+        return lambda value: [to_data(v) for v in value]
+    if issubclass(kind, frozenset):
+        return lambda value: sorted(to_data(v) for v in value)
+    if dataclasses.is_dataclass(kind):
+        return _record_encoder(kind)
+    raise EncodingError(f"cannot encode {kind.__name__}")
+
+
+_ENCODERS: dict[type, Callable[[Any], Any]] = {}
 
 
 def dumps(value: Any) -> bytes:

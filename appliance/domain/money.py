@@ -17,6 +17,9 @@ from appliance.domain.errors import CurrencyMismatch, DomainError
 _EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "BHD": 3, "KWD": 3, "JOD": 3}
 
 
+_CURRENCIES_SEEN: set[str] = set()  # codes already checked: money is made often
+
+
 def currency_exponent(currency: str) -> int:
     """Number of decimal places of the currency's minor unit (2 unless listed)."""
     return _EXPONENTS.get(currency, 2)
@@ -35,10 +38,18 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
-        if isinstance(self.minor, bool) or not isinstance(self.minor, int):
+        if type(self.minor) is not int:  # not a float, not a bool
             raise DomainError(f"money amount must be an integer of minor units, got {self.minor!r}")
-        if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
-            raise DomainError(f"currency must be a three-letter ISO code, got {self.currency!r}")
+        if self.currency not in _CURRENCIES_SEEN:
+            if (
+                len(self.currency) != 3
+                or not self.currency.isalpha()
+                or not self.currency.isupper()
+            ):
+                raise DomainError(
+                    f"currency must be a three-letter ISO code, got {self.currency!r}"
+                )
+            _CURRENCIES_SEEN.add(self.currency)
 
     @classmethod
     def zero(cls, currency: str) -> Money:

@@ -57,9 +57,15 @@ def load(database: str, key: bytes, raw: bytes) -> Any:
 class CachedProducts(Mapping[str, Product]):
     """Products by sku, read on demand from one transaction."""
 
-    def __init__(self, txn: Txn, storage: Storage, currency: str) -> None:
+    MEMO_MAX = 20_000
+
+    def __init__(
+        self, txn: Txn, storage: Storage, currency: str, memo: dict[str, Product] | None = None
+    ) -> None:
         self._txn, self._db, self._currency = txn, storage.dbs["products"], currency
-        self._seen: dict[str, Product] = {}  # one transaction sees one version of each
+        # Decoded products; a caller may share one memo across transactions of the same
+        # cache version (products change only with it), else it lives for this transaction.
+        self._seen: dict[str, Product] = {} if memo is None else memo
 
     def __getitem__(self, sku: str) -> Product:
         if sku in self._seen:
@@ -72,6 +78,8 @@ class CachedProducts(Mapping[str, Product]):
             product = codec.from_data(Product, load("products", key, raw), self._currency)
         except EncodingError as exc:
             raise CorruptRecord("products", key, str(exc)) from None
+        if len(self._seen) >= self.MEMO_MAX:
+            self._seen.clear()
         self._seen[sku] = product
         return product
 
@@ -154,11 +162,17 @@ def read_campaigns(txn: Txn, storage: Storage, currency: str) -> Campaigns:
     )
 
 
-def cached_catalog(txn: Txn, storage: Storage, currency: str, campaigns: Campaigns) -> Catalog:
+def cached_catalog(
+    txn: Txn,
+    storage: Storage,
+    currency: str,
+    campaigns: Campaigns,
+    memo: dict[str, Product] | None = None,
+) -> Catalog:
     """A Catalog whose products and barcodes are read from this transaction."""
     return Catalog(
         currency=currency,
-        products=CachedProducts(txn, storage, currency),
+        products=CachedProducts(txn, storage, currency, memo),
         categories={c.id: c for c in campaigns.categories},
         tiers={t.id: t for t in campaigns.tiers},
         barcodes=CachedBarcodes(txn, storage),
@@ -181,7 +195,8 @@ def _clear(txn: Txn, storage: Storage, *names: str) -> None:
 
 
 def put_product(txn: Txn, storage: Storage, product: Product) -> None:
-    """Write one product and its index entries (the caller cleared stale ones)."""
+    """Write one product and its index entries (the caller cleared stale ones and bumps
+    the cache version, which readers memoise decoded products by)."""
     dbs = storage.dbs
     sku = product.sku.encode()
     txn.put(sku, dump(codec.to_data(product)), db=dbs["products"])
