@@ -51,7 +51,10 @@ def open_register(config: Config, storage: Storage | None = None) -> Register:
     """The register's services over its storage, with the real clock and ids."""
     storage = storage or open_storage(config)
     io = StorageThread(config.storage.op_timeout_s)
-    return Register(config, storage, io, local_now(config), new_sale_id)
+    register = Register(config, storage, io, local_now(config), new_sale_id)
+    if not storage.readonly:  # the writer drops old confirmed history at start
+        register.prune_history()
+    return register
 
 
 def import_catalog(storage: Storage, config: Config, path: Path) -> StoreData:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from appliance.domain.cart import Cart, Discount, WeightSource
 from appliance.domain.catalog import Product
 from appliance.domain.errors import DiscountOverCap
 from appliance.domain.money import Money, total
+from appliance.domain.pan import contains_card_number
 from appliance.domain.pricing import PricedCart, price_cart
 from appliance.domain.rules import StoreRules
 from appliance.domain.sale import Sale, SaleHeader, complete
@@ -466,6 +467,24 @@ class Register:
             return result
 
         return self._write(run, "closing the till")
+
+    def no_sale(self, manager_pin: str | None, reason: str) -> Cashier:
+        """Approve opening the drawer without a sale; recorded and sent like a sale."""
+        cashier = self._who()
+        manager = self.manager(manager_pin, "opening the drawer without a sale")
+        if contains_card_number(reason):
+            raise RegisterError("the reason looks like a card number; it is never stored")
+        now = self.clock()
+        body = {"cashier": cashier.id, "manager": manager.id, "reason": reason,
+                "at": now.isoformat()}  # fmt: skip
+        self._write(lambda t: self._record("nosale", body, {"reason": reason}, t, now),
+                    "recording the drawer opening")  # fmt: skip
+        return manager
+
+    def prune_history(self) -> int:
+        """Drop confirmed entries older than `storage.history_days` (never unconfirmed ones)."""
+        cutoff = self.clock() - timedelta(days=self.config.storage.history_days)
+        return self._write(lambda t: outbox.prune(t, self.storage, self.queue, cutoff), "pruning")
 
     def punch(self, action: ClockAction) -> Punch:
         """A time clock punch for the logged-in cashier."""

@@ -391,3 +391,21 @@ def replace_customers(
         txn.put(f"{kind}:{account}".encode(), str(minor).encode(), db=storage.dbs["balances"])
     record_sync(txn, storage, "customers", now=now, count=len(customers),
                 duration_s=duration_s, version=version)  # fmt: skip
+
+
+def replace_settings(
+    txn: Txn, storage: Storage, settings: dict[str, Any], *, now: datetime, version: str
+) -> None:
+    """Replace the store settings (e.g. "tax": a tax table, "store": name and address)."""
+    txn.drop(storage.dbs["settings"], delete=False)
+    for key, value in settings.items():
+        txn.put(key.encode(), dump(value), db=storage.dbs["settings"])
+    record_sync(txn, storage, "settings", now=now, count=len(settings), duration_s=0.0,
+                version=version)  # fmt: skip
+    bump_cache_version(txn, storage)
+
+
+def setting(txn: Txn, storage: Storage, key: str) -> Any:
+    """One cached store setting, or None."""
+    raw = txn.get(key.encode(), db=storage.dbs["settings"])
+    return None if raw is None else load("settings", key.encode(), raw)

@@ -5,7 +5,7 @@ bytes once, when the entry is committed; the outbox keeps exactly those bytes
 and they are what is published, so the hash chain (`domain/chain.py`) covers the
 bytes the back office receives. Field by field:
 
-    {"v": 1, "id": UUIDv7, "kind": "sale"|"timeclock"|"cashdrop",
+    {"v": 1, "id": UUIDv7, "kind": "sale"|"timeclock"|"cashdrop"|"nosale",
      "store": s, "register": r, "seq": n, "prev": sha256 hex, "at": ISO 8601,
      "body": {...the record...}}
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 VERSION = 1
-KINDS = ("sale", "timeclock", "cashdrop")
+KINDS = ("sale", "timeclock", "cashdrop", "nosale")
 MAX_PAYLOAD = 256 * 1024
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")

@@ -374,3 +374,36 @@ def test_storage_errors_do_not_lose_the_cart(open_till: Register) -> None:
     with pytest.raises(DomainError):
         register.storage.write(broken)
     assert register.complete().sale.lines[0].sku == "cola"
+
+
+def test_a_drawer_opened_without_a_sale_needs_a_manager_and_is_recorded(register: Register) -> None:
+    with pytest.raises(NeedsManager, match="opening the drawer without a sale"):
+        register.no_sale(None, "change for the float")
+    with pytest.raises(RegisterError, match="card number"):
+        register.no_sale(MANAGER_PIN, "4111 1111 1111 1111")
+    assert register.no_sale(MANAGER_PIN, "change for the float").id == "mo"
+    (entry,) = register.pending()
+    assert (entry.kind, entry.summary) == ("nosale", {"reason": "change for the float"})
+
+
+def test_history_is_pruned_by_age_and_only_when_confirmed(
+    open_till: Register, clock: FakeClock
+) -> None:
+    old, kept = sell(open_till, "cola"), sell(open_till, "chips")
+    open_till.settle_entry(old, EntryState.CONFIRMED)
+    clock.advance(days=open_till.config.storage.history_days + 1)
+    assert open_till.prune_history() == 1
+    assert [e.id for e in open_till.recent_sales()] == [kept]
+
+
+def test_store_settings_are_cached_with_their_sync_metadata(register: Register) -> None:
+    storage = register.storage
+    storage.write(
+        lambda t: cache.replace_settings(
+            t, storage, {"store": {"name": "Corner Shop"}}, now=register.clock(), version="7"
+        )
+    )
+    with storage.read() as txn:
+        assert cache.setting(txn, storage, "store") == {"name": "Corner Shop"}
+        assert cache.setting(txn, storage, "nothing") is None
+    assert register.status().sync["settings"]["version"] == "7"
