@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from appliance.catalog_file import StoreData, parse_tax
 from appliance.domain import codec
@@ -54,15 +54,34 @@ def load(database: str, key: bytes, raw: bytes) -> Any:
         raise CorruptRecord(database, key, str(exc)) from None
 
 
-class CachedProducts(Mapping[str, Product]):
-    """Products by sku, read on demand from one transaction."""
+V = TypeVar("V")
+
+
+class _Keyed(Mapping[str, V]):
+    """A read-only mapping over one database, read on demand from one transaction."""
+
+    def __init__(self, txn: Txn, storage: Storage, database: str) -> None:
+        self._txn, self._db = txn, storage.dbs[database]
+
+    def __iter__(self) -> Iterator[str]:
+        with self._txn.cursor(db=self._db) as cursor:
+            for key in cursor.iternext(keys=True, values=False):
+                yield key.decode()
+
+    def __len__(self) -> int:
+        return int(self._txn.stat(self._db)["entries"])
+
+
+class CachedProducts(_Keyed[Product]):
+    """Products by sku."""
 
     MEMO_MAX = 20_000
 
     def __init__(
         self, txn: Txn, storage: Storage, currency: str, memo: dict[str, Product] | None = None
     ) -> None:
-        self._txn, self._db, self._currency = txn, storage.dbs["products"], currency
+        super().__init__(txn, storage, "products")
+        self._currency = currency
         # Decoded products; a caller may share one memo across transactions of the same
         # cache version (products change only with it), else it lives for this transaction.
         self._seen: dict[str, Product] = {} if memo is None else memo
@@ -83,34 +102,18 @@ class CachedProducts(Mapping[str, Product]):
         self._seen[sku] = product
         return product
 
-    def __iter__(self) -> Iterator[str]:
-        with self._txn.cursor(db=self._db) as cursor:
-            for key in cursor.iternext(keys=True, values=False):
-                yield key.decode()
 
-    def __len__(self) -> int:
-        return int(self._txn.stat(self._db)["entries"])
-
-
-class CachedBarcodes(Mapping[str, str]):
-    """Barcode -> sku, read on demand."""
+class CachedBarcodes(_Keyed[str]):
+    """Barcode -> sku."""
 
     def __init__(self, txn: Txn, storage: Storage) -> None:
-        self._txn, self._db = txn, storage.dbs["barcodes"]
+        super().__init__(txn, storage, "barcodes")
 
     def __getitem__(self, code: str) -> str:
         raw = self._txn.get(code.encode(), db=self._db)
         if raw is None:
             raise KeyError(code)
         return str(raw.decode())
-
-    def __iter__(self) -> Iterator[str]:
-        with self._txn.cursor(db=self._db) as cursor:
-            for key in cursor.iternext(keys=True, values=False):
-                yield key.decode()
-
-    def __len__(self) -> int:
-        return int(self._txn.stat(self._db)["entries"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,38 +219,58 @@ def test_full_disk_refuses_the_sale_and_the_same_cart_completes_once_freed(
     check_reopened(config, clock, sold)
 
 
+class HungStorage:
+    """A register whose storage thread is stuck on a call (a dying card) until released."""
+
+    def __init__(self, tmp_path: Path, clock: FakeClock) -> None:
+        config = write_config(tmp_path)
+        self.storage = open_storage(config)
+        seed(self.storage, config)
+        self.issued: list[str] = []
+        self.register = Register(config, self.storage, StorageThread(0.2), clock, self._take_id)
+        self.release, self._hanging = threading.Event(), threading.Event()
+        self._blocker = threading.Thread(target=self._occupy)
+
+    def _take_id(self) -> str:
+        self.issued.append(new_id())
+        return self.issued[-1]
+
+    def _occupy(self) -> None:
+        def hang() -> None:
+            self._hanging.set()
+            self.release.wait(30)
+
+        with contextlib.suppress(StorageTimeout):
+            self.register.io.call(hang, "hanging")
+
+    def hang(self) -> None:
+        """Block the storage thread."""
+        self._blocker.start()
+        assert self._hanging.wait(2), "the storage thread never picked up the hanging call"
+
+    def free(self) -> None:
+        """Let the stuck call finish (and whatever queued behind it)."""
+        self.release.set()
+        self._blocker.join(5)
+
+    def close(self) -> None:
+        self.release.set()
+        self.register.io.close()
+        self.storage.close()
+
+
 def test_hung_storage_times_out_without_freezing_and_the_retry_records_once(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    config = write_config(tmp_path)
-    storage = open_storage(config)
-    seed(storage, config)
-    issued: list[str] = []
-
-    def take_id() -> str:
-        issued.append(new_id())
-        return issued[-1]
-
-    register = Register(config, storage, StorageThread(0.2), clock, take_id)
-    release, hanging = threading.Event(), threading.Event()
-
-    def hang() -> None:  # a storage call stuck on a dying card
-        hanging.set()
-        release.wait(30)
-
-    def occupy() -> None:
-        with contextlib.suppress(StorageTimeout):
-            register.io.call(hang, "hanging")
-
-    blocker = threading.Thread(target=occupy)
+    hung = HungStorage(tmp_path, clock)
+    register, storage, issued = hung.register, hung.storage, hung.issued
     try:
         register.login("ann", CASHIER_PIN)
         register.add_sku("milk-2l", Decimal(2))
         register.add_weighed("cheddar", Decimal("0.250"), WeightSource.SCALE)
         register.add_tender(Tender.card(register.price().total, "visa", "A000002"))
         cart, tenders = register.cart, list(register.tenders)
-        blocker.start()
-        assert hanging.wait(2), "the storage thread never picked up the hanging call"
+        hung.hang()
 
         started = time.monotonic()
         with pytest.raises(StorageTimeout) as info:
@@ -261,8 +281,7 @@ def test_hung_storage_times_out_without_freezing_and_the_retry_records_once(
         assert register.cart == cart and register.tenders == tenders, "the cart was dropped"
         assert len(issued) == 1
 
-        release.set()
-        blocker.join(5)
+        hung.free()
         with pytest.raises(SaleRecorded, match="saved after all") as recorded:
             register.complete()  # the retry first learns the first attempt committed
         done = recorded.value.done
@@ -281,40 +300,23 @@ def test_hung_storage_times_out_without_freezing_and_the_retry_records_once(
         after = register.complete()
         assert after.seq == 2 and after.sale.id == issued[1] != issued[0]
     finally:
-        release.set()
-        register.io.close()
-        storage.close()
+        hung.close()
 
 
 def test_a_changed_cart_after_a_timeout_is_never_confused_with_the_saved_one(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     """The timed-out milk sale lands later; the french press rung up next is its own sale."""
-    config = write_config(tmp_path)
-    storage = open_storage(config)
-    seed(storage, config)
-    register = Register(config, storage, StorageThread(0.2), clock, new_id)
-    release, hanging = threading.Event(), threading.Event()
-
-    def occupy() -> None:
-        def hang() -> None:
-            hanging.set()
-            release.wait(30)
-
-        with contextlib.suppress(StorageTimeout):
-            register.io.call(hang, "hanging")
-
-    blocker = threading.Thread(target=occupy)
+    hung = HungStorage(tmp_path, clock)
+    register, storage = hung.register, hung.storage
     try:
         register.login("ann", CASHIER_PIN)
         register.add_sku("milk-2l")
         register.add_tender(Tender.card(register.price().total, "visa", "A1"))
-        blocker.start()
-        assert hanging.wait(2)
+        hung.hang()
         with pytest.raises(StorageTimeout):
             register.complete()
-        release.set()
-        blocker.join(5)
+        hung.free()
         with pytest.raises(SaleRecorded):
             register.park("later")  # the cashier moves on: told the milk was sold, cart cleared
         assert register.parked() == [] and register.cart.is_empty
@@ -323,9 +325,6 @@ def test_a_changed_cart_after_a_timeout_is_never_confused_with_the_saved_one(
         press = register.complete()
         assert press.seq == 2 and press.sale.lines[0].sku == "french-press"
         with storage.read() as txn:
-            skus = [e.summary["lines"] for e in outbox.entries(txn, storage, register.queue)]
-        assert len(skus) == 2, "both sales are recorded, each once"
+            assert outbox.verify(txn, storage, register.queue) == 2, "both sales, each once"
     finally:
-        release.set()
-        register.io.close()
-        storage.close()
+        hung.close()
