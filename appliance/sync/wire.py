@@ -1,35 +1,194 @@
-"""Wire protocol v1: the envelope every outbox entry travels in (stdlib only).
+"""Wire protocol v1: topics and messages between registers and the back office.
 
-Shared by the register and the back office. The register builds the envelope
-bytes once, when the entry is committed; the outbox keeps exactly those bytes
-and they are what is published, so the hash chain (`domain/chain.py`) covers the
-bytes the back office receives. Field by field:
+Stdlib only; the register and the back office import this same module. Every
+message is canonical JSON (sorted keys, no spaces, UTF-8) with `"v": 1`.
+`docs/protocol.md` documents each topic with an example.
 
-    {"v": 1, "id": UUIDv7, "kind": "sale"|"timeclock"|"cashdrop"|"nosale",
-     "store": s, "register": r, "seq": n, "prev": sha256 hex, "at": ISO 8601,
-     "body": {...the record...}}
+Topics (`{s}` store id, `{r}` register id):
 
-Canonical JSON (sorted keys, no spaces, UTF-8). `decode_envelope` checks every
-field and names the first one that is wrong.
+    pos/v1/{s}/{r}/out/{kind}   register -> back office, QoS 1: an outbox entry (Envelope)
+    pos/v1/{s}/{r}/ack          back office -> register, QoS 1: Ack
+    pos/v1/{s}/{r}/rpc/req      register -> back office, QoS 1: RpcRequest
+    pos/v1/{s}/{r}/rpc/res      back office -> register, QoS 1: RpcResponse
+    pos/v1/{s}/catalog/version  back office, retained: Beacon
+    pos/v1/{s}/{r}/status       register, retained (the will says offline): Status
+
+The envelope's bytes are built once, when the entry is committed; the outbox
+keeps exactly those bytes and they are what is published, so the hash chain
+(`domain/chain.py`) covers the bytes the back office receives.
+
+Every decoder checks every field and raises WireError naming the first one
+that is wrong, so a malformed message is rejected with a reason, never a crash.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 VERSION = 1
+ROOT = "pos/v1"
 KINDS = ("sale", "timeclock", "cashdrop", "nosale")
+ACK_STATUSES = ("accepted", "duplicate", "rejected")
+RPC_METHODS = ("price_cart", "customer_search", "balance_check", "changes_since")
+RPC_STATUSES = ("ok", "invalid", "unauthorized", "error")
+"""ok; invalid and unauthorized are the cashier's to see (4xx-like); error is the
+back office's failure (5xx-like), after which the register's local answer stands."""
+STATUS_STATES = ("online", "offline")
 MAX_PAYLOAD = 256 * 1024
-_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+MAX_DEPTH = 32
+
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class WireError(ValueError):
-    """A message that is not a valid v1 envelope; the text names the field."""
+    """A message that is not valid v1; the text names the field and the problem."""
+
+
+# --- topics ------------------------------------------------------------------------------
+
+
+def out_topic(store: str, register: str, kind: str) -> str:
+    """Where a register publishes an outbox entry of this kind."""
+    return f"{ROOT}/{store}/{register}/out/{kind}"
+
+
+def ack_topic(store: str, register: str) -> str:
+    """Where the back office acks a register's entries."""
+    return f"{ROOT}/{store}/{register}/ack"
+
+
+def rpc_request_topic(store: str, register: str) -> str:
+    """Where a register sends requests."""
+    return f"{ROOT}/{store}/{register}/rpc/req"
+
+
+def rpc_response_topic(store: str, register: str) -> str:
+    """Where a register hears answers (the MQTT 5 response topic of its requests)."""
+    return f"{ROOT}/{store}/{register}/rpc/res"
+
+
+def beacon_topic(store: str) -> str:
+    """The retained catalogue version beacon of a store."""
+    return f"{ROOT}/{store}/catalog/version"
+
+
+def status_topic(store: str, register: str) -> str:
+    """A register's retained presence (its will sets it offline)."""
+    return f"{ROOT}/{store}/{register}/status"
+
+
+OUT_FILTER = f"{ROOT}/+/+/out/#"
+RPC_FILTER = f"{ROOT}/+/+/rpc/req"
+STATUS_FILTER = f"{ROOT}/+/+/status"
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """What a topic names: the store, the register, the channel and, for out, the kind."""
+
+    store: str
+    register: str
+    channel: str
+    kind: str = ""
+
+
+def parse_topic(topic: str) -> Topic:
+    """Split a register topic; WireError for anything that is not one of ours."""
+    parts = topic.split("/")
+    if len(parts) < 5 or "/".join(parts[:2]) != ROOT:
+        raise WireError(f"topic: not a {ROOT} register topic: {topic[:80]!r}")
+    store, register, channel, rest = parts[2], parts[3], parts[4], parts[5:]
+    for name, value in (("store", store), ("register", register)):
+        if not ID_PATTERN.fullmatch(value):
+            raise WireError(f"topic: malformed {name} {value[:40]!r}")
+    if channel == "out" and len(rest) == 1 and rest[0] in KINDS:
+        return Topic(store, register, "out", rest[0])
+    if channel in ("ack", "status") and not rest:
+        return Topic(store, register, channel)
+    if channel == "rpc" and rest in (["req"], ["res"]):
+        return Topic(store, register, f"rpc/{rest[0]}")
+    raise WireError(f"topic: unknown channel {'/'.join(parts[4:])[:40]!r}")
+
+
+# --- canonical JSON and checked fields -----------------------------------------------------
+
+
+def canonical(data: Any) -> bytes:
+    """Canonical JSON bytes (the same rules as the domain's codec)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack, deepest = [(value, 1)], 1
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > limit:
+            return level
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _load(raw: bytes, what: str) -> dict[str, Any]:
+    if len(raw) > MAX_PAYLOAD:
+        raise WireError(f"{what}: {len(raw)} bytes is over the {MAX_PAYLOAD} limit")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise WireError(f"{what}: not JSON ({str(exc)[:80]})") from None
+    if not isinstance(data, dict):
+        raise WireError(f"{what}: expected an object")
+    if _depth(data, MAX_DEPTH) > MAX_DEPTH:
+        raise WireError(f"{what}: nested deeper than {MAX_DEPTH}")
+    if data.get("v") != VERSION:
+        raise WireError(f"v: unknown protocol version {str(data.get('v'))[:20]!r}")
+    return data
+
+
+def _only(data: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(data) - allowed - {"v"})
+    if unknown:
+        raise WireError(f"{unknown[0][:40]}: unknown field")
+
+
+def _field(
+    data: dict[str, Any],
+    name: str,
+    kind: type,
+    pattern: re.Pattern[str] | None = None,
+    choices: tuple[str, ...] = (),
+    required: bool = True,
+) -> Any:
+    if name not in data:
+        if required:
+            raise WireError(f"{name}: missing")
+        return None
+    value = data[name]
+    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+        raise WireError(f"{name}: expected {kind.__name__}, got {type(value).__name__}")
+    if pattern is not None and not (isinstance(value, str) and pattern.fullmatch(value)):
+        raise WireError(f"{name}: malformed value {str(value)[:40]!r}")
+    if choices and value not in choices:
+        raise WireError(f"{name}: expected one of {', '.join(choices)}, got {str(value)[:40]!r}")
+    return value
+
+
+def _positive(data: dict[str, Any], name: str) -> int:
+    value: int = _field(data, name, int)
+    if value < 1:
+        raise WireError(f"{name}: must be 1 or more, got {value}")
+    return value
+
+
+# --- the outbox envelope ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +203,6 @@ class Envelope:
     prev: str
     at: str
     body: dict[str, Any]
-
-
-def canonical(data: Any) -> bytes:
-    """Canonical JSON bytes (the same rules as the domain's codec)."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def encode_envelope(envelope: Envelope) -> bytes:
@@ -68,46 +222,188 @@ def encode_envelope(envelope: Envelope) -> bytes:
     )
 
 
-def _field(data: dict[str, Any], name: str, kind: type, pattern: re.Pattern[str] | None) -> Any:
-    if name not in data:
-        raise WireError(f"{name}: missing")
-    value = data[name]
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise WireError(f"{name}: expected {kind.__name__}, got {type(value).__name__}")
-    if pattern is not None and not (isinstance(value, str) and pattern.fullmatch(value)):
-        raise WireError(f"{name}: malformed value {str(value)[:40]!r}")
-    return value
-
-
 def decode_envelope(raw: bytes) -> Envelope:
     """Parse and check an envelope, or raise WireError naming what is wrong."""
-    if len(raw) > MAX_PAYLOAD:
-        raise WireError(f"payload: {len(raw)} bytes is over the {MAX_PAYLOAD} limit")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise WireError(f"payload: not JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise WireError("payload: expected an object")
-    if data.get("v") != VERSION:
-        raise WireError(f"v: unknown protocol version {data.get('v')!r}")
-    unknown = sorted(set(data) - {"v", "id", "kind", "store", "register", "seq", "prev", "at",
-                                  "body"})  # fmt: skip
-    if unknown:
-        raise WireError(f"{unknown[0]}: unknown field")
-    kind = _field(data, "kind", str, None)
-    if kind not in KINDS:
-        raise WireError(f"kind: unknown kind {kind[:40]!r}")
-    seq = _field(data, "seq", int, None)
-    if seq < 1:
-        raise WireError(f"seq: must be 1 or more, got {seq}")
+    data = _load(raw, "payload")
+    _only(data, {"id", "kind", "store", "register", "seq", "prev", "at", "body"})
     return Envelope(
         id=_field(data, "id", str, _UUID),
-        kind=kind,
-        store=_field(data, "store", str, _ID),
-        register=_field(data, "register", str, _ID),
-        seq=seq,
+        kind=_field(data, "kind", str, choices=KINDS),
+        store=_field(data, "store", str, ID_PATTERN),
+        register=_field(data, "register", str, ID_PATTERN),
+        seq=_positive(data, "seq"),
         prev=_field(data, "prev", str, _HEX64),
-        at=_field(data, "at", str, None),
-        body=_field(data, "body", dict, None),
+        at=_field(data, "at", str),
+        body=_field(data, "body", dict),
+    )
+
+
+def check_identity(topic: Topic, envelope: Envelope) -> None:
+    """The topic's store, register and kind must be the payload's: a register writes as itself."""
+    for name, said, sent in (
+        ("store", topic.store, envelope.store),
+        ("register", topic.register, envelope.register),
+        ("kind", topic.kind, envelope.kind),
+    ):
+        if said != sent:
+            raise WireError(f"{name}: payload says {sent!r} but the topic says {said!r}")
+
+
+# --- acks ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The back office's answer to one entry, sent after its database commit.
+
+    `server` carries what the back office derived (e.g. its total and the drift
+    it recorded); it is informational: a register never rewrites a sale.
+    """
+
+    id: str
+    seq: int
+    status: str
+    reason: str = ""
+    server: dict[str, Any] = field(default_factory=dict)
+
+
+def encode_ack(ack: Ack) -> bytes:
+    """The ack's canonical bytes."""
+    data: dict[str, Any] = {"v": VERSION, "id": ack.id, "seq": ack.seq, "status": ack.status}
+    if ack.reason:
+        data["reason"] = ack.reason
+    if ack.server:
+        data["server"] = ack.server
+    return canonical(data)
+
+
+def decode_ack(raw: bytes) -> Ack:
+    """Parse and check an ack."""
+    data = _load(raw, "ack")
+    _only(data, {"id", "seq", "status", "reason", "server"})
+    status = _field(data, "status", str, choices=ACK_STATUSES)
+    reason = _field(data, "reason", str, required=False) or ""
+    if status == "rejected" and not reason:
+        raise WireError("reason: a rejection must say why")
+    return Ack(
+        id=_field(data, "id", str, _UUID),
+        seq=_positive(data, "seq"),
+        status=status,
+        reason=reason,
+        server=_field(data, "server", dict, required=False) or {},
+    )
+
+
+# --- request / response -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RpcRequest:
+    """A question to the back office; the MQTT 5 correlation data pairs the answer."""
+
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RpcResponse:
+    """The back office's answer: a result, or a status and an error for the cashier."""
+
+    status: str
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def for_the_cashier(self) -> bool:
+        """A refusal the cashier must see (invalid, unauthorized), not a failure to fall back on."""
+        return self.status in ("invalid", "unauthorized")
+
+
+def encode_request(request: RpcRequest) -> bytes:
+    """The request's canonical bytes."""
+    return canonical({"v": VERSION, "method": request.method, "params": request.params})
+
+
+def decode_request(raw: bytes) -> RpcRequest:
+    """Parse and check a request."""
+    data = _load(raw, "request")
+    _only(data, {"method", "params"})
+    return RpcRequest(
+        method=_field(data, "method", str, choices=RPC_METHODS),
+        params=_field(data, "params", dict),
+    )
+
+
+def encode_response(response: RpcResponse) -> bytes:
+    """The response's canonical bytes."""
+    data: dict[str, Any] = {"v": VERSION, "status": response.status}
+    if response.result:
+        data["result"] = response.result
+    if response.error:
+        data["error"] = response.error
+    return canonical(data)
+
+
+def decode_response(raw: bytes) -> RpcResponse:
+    """Parse and check a response."""
+    data = _load(raw, "response")
+    _only(data, {"status", "result", "error"})
+    status = _field(data, "status", str, choices=RPC_STATUSES)
+    error = _field(data, "error", str, required=False) or ""
+    if status != "ok" and not error:
+        raise WireError("error: a failed request must say why")
+    return RpcResponse(status, _field(data, "result", dict, required=False) or {}, error)
+
+
+# --- beacon and presence --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Beacon:
+    """The latest catalogue/settings change version of a store (retained)."""
+
+    version: int
+    at: str
+
+
+def encode_beacon(beacon: Beacon) -> bytes:
+    """The beacon's canonical bytes."""
+    return canonical({"v": VERSION, "version": beacon.version, "at": beacon.at})
+
+
+def decode_beacon(raw: bytes) -> Beacon:
+    """Parse and check a beacon."""
+    data = _load(raw, "beacon")
+    _only(data, {"version", "at"})
+    version: int = _field(data, "version", int)
+    if version < 0:
+        raise WireError(f"version: must not be negative, got {version}")
+    return Beacon(version, _field(data, "at", str))
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """A register's presence: online with its pending count, or offline (the will)."""
+
+    state: str
+    pending: int
+    at: str
+
+
+def encode_status(status: Status) -> bytes:
+    """The status's canonical bytes."""
+    return canonical(
+        {"v": VERSION, "state": status.state, "pending": status.pending, "at": status.at}
+    )
+
+
+def decode_status(raw: bytes) -> Status:
+    """Parse and check a status."""
+    data = _load(raw, "status")
+    _only(data, {"state", "pending", "at"})
+    pending: int = _field(data, "pending", int)
+    if pending < 0:
+        raise WireError(f"pending: must not be negative, got {pending}")
+    return Status(
+        _field(data, "state", str, choices=STATUS_STATES), pending, _field(data, "at", str)
     )
