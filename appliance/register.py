@@ -45,7 +45,7 @@ from appliance.store.errors import StorageTimeout
 from appliance.store.executor import StorageThread
 from appliance.store.lmdb_env import Storage, Txn
 from appliance.store.local import Cashier
-from appliance.store.outbox import EntryState, OutboxEntry, Queue
+from appliance.store.outbox import EntryState, OutboxEntry, Queue, UnsentEntry
 from appliance.sync.wire import decode_envelope
 
 T = TypeVar("T")
@@ -133,6 +133,7 @@ class Register:
         self.cart = Cart()
         self.tenders: list[Tender] = []
         self._uncertain: str | None = None  # id of a sale whose save timed out
+        self.on_commit: Callable[[int], None] | None = None  # the sync link's notify_committed
         self._campaigns: tuple[int, Campaigns] | None = None
         self._products: dict[str, Product] = {}  # decoded per cache version (storage thread)
         self._wrong_pins = 0
@@ -405,6 +406,7 @@ class Register:
             self._uncertain = sale_id  # the commit may still land: settled before anything else
             raise
         self.cart, self.tenders = Cart(), []
+        self._committed()
         return done
 
     def _take_cash(self, txn: Txn, sale: Sale) -> None:
@@ -454,7 +456,9 @@ class Register:
             self._record("cashdrop", body, {"total": amount.minor, "bag": bag}, txn, now)
             return drop
 
-        return self._write(run, "recording the cash drop")
+        drop = self._write(run, "recording the cash drop")
+        self._committed()
+        return drop
 
     def close_till(self, counted: Money) -> TillClose:
         """Count out the till: over or short."""
@@ -479,6 +483,7 @@ class Register:
                 "at": now.isoformat()}  # fmt: skip
         self._write(lambda t: self._record("nosale", body, {"reason": reason}, t, now),
                     "recording the drawer opening")  # fmt: skip
+        self._committed()
         return manager
 
     def prune_history(self) -> int:
@@ -496,7 +501,9 @@ class Register:
             self._record("timeclock", codec.to_data(punched), {"action": action.value}, txn, now)
             return punched
 
-        return self._write(run, "recording the punch")
+        punched = self._write(run, "recording the punch")
+        self._committed()
+        return punched
 
     def shift_report(self, close: bool = False, manager_pin: str | None = None) -> ShiftReport:
         """X report (running) or, with a manager, Z report (closes the shift)."""
@@ -593,6 +600,31 @@ class Register:
                           cache.sync_status(txn, self.storage))  # fmt: skip
 
         return self._read(run, "reading the status")
+
+    # --- the sync link's side (appliance.sync.link.OutboxPort) --------------------------------
+
+    def unsent_after(self, after: int, limit: int) -> tuple[list[UnsentEntry], int]:
+        """Unsent entries after a sequence number, with their bytes, and the unsent count."""
+
+        def run(txn: Txn) -> tuple[list[UnsentEntry], int]:
+            rows = outbox.unsent_after(txn, self.storage, self.queue, after, limit)
+            return rows, outbox.unsent_count(txn, self.storage, self.queue)
+
+        return self._read(run, "loading the outbox")
+
+    def mark_sent(self, seqs: list[int]) -> None:
+        """Entries handed to the broker: in flight, one more attempt."""
+        keys, now = [self.queue.key(s) for s in seqs], self.clock()
+        self._write(lambda t: outbox.mark_sent(t, self.storage, self.queue, keys, now), "sending")
+
+    def requeue(self) -> int:
+        """After a dropped link: in-flight entries are pending again."""
+        return self._write(lambda t: outbox.requeue_in_flight(t, self.storage, self.queue))
+
+    def _committed(self) -> None:
+        """Tell whoever listens (the sync link) that the outbox grew."""
+        if self.on_commit is not None:
+            self.on_commit(self._read(lambda t: outbox.unsent_count(t, self.storage, self.queue)))
 
     def settle_entry(self, entry_id: str, state: EntryState, reason: str = "") -> bool:
         """Mark an entry confirmed or rejected (the sync link calls this on an ack)."""

@@ -253,6 +253,39 @@ def entries(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class UnsentEntry:
+    """An entry to publish: its place, id, kind and exact bytes."""
+
+    seq: int
+    id: str
+    kind: str
+    payload: bytes
+
+
+def unsent_after(
+    txn: Txn, storage: Storage, queue: Queue, after: int, limit: int
+) -> list[UnsentEntry]:
+    """Up to `limit` unsent entries with a sequence above `after`, in order, with their bytes."""
+    out: list[UnsentEntry] = []
+    start = queue.key(after + 1)
+    with txn.cursor(db=storage.dbs["unsent"]) as cursor:
+        positioned = cursor.set_range(start)
+        while positioned and cursor.key().startswith(queue.prefix) and len(out) < limit:
+            key = cursor.key()
+            raw = payload(txn, storage, key)
+            try:
+                entry = get(txn, storage, key)
+                ident, kind = (entry.id, entry.kind) if entry else ("", "")
+            except CorruptRecord:  # the state record is damaged, the bytes to send are not
+                envelope = decode_envelope(raw)
+                ident, kind = envelope.id, envelope.kind
+            seq = int.from_bytes(key[len(queue.prefix) :], "big")
+            out.append(UnsentEntry(seq, ident, kind, raw))
+            positioned = cursor.next()
+    return out
+
+
 def _move(txn: Txn, storage: Storage, queue: Queue, entry: OutboxEntry, new: OutboxEntry) -> None:
     dbs = storage.dbs
     txn.put(entry.key, dump(new.to_record()), db=dbs["outbox_state"])

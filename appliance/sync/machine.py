@@ -371,6 +371,7 @@ class SyncMachine:
         if self._refresh_at is not None and now >= self._refresh_at:
             self._refresh_at = None
             self._settle_state(now, out)
+        self._fill(out)  # a load that failed or found nothing is tried again
 
     def _beacon(self, event: BeaconSeen, out: list[Action]) -> None:
         self.beacon_version = max(self.beacon_version, event.version)

@@ -32,7 +32,9 @@ VERSION = 1
 ROOT = "pos/v1"
 KINDS = ("sale", "timeclock", "cashdrop", "nosale")
 ACK_STATUSES = ("accepted", "duplicate", "rejected")
-RPC_METHODS = ("price_cart", "customer_search", "balance_check", "changes_since")
+RPC_METHODS = (
+    "price_cart", "customer_search", "balance_check", "changes_since", "refresh"
+)  # fmt: skip
 RPC_STATUSES = ("ok", "invalid", "unauthorized", "error")
 """ok; invalid and unauthorized are the cashier's to see (4xx-like); error is the
 back office's failure (5xx-like), after which the register's local answer stands."""

@@ -25,10 +25,12 @@ CASHIER_PIN, MANAGER_PIN = "1234", "9999"
 
 
 def write_config(
-    directory: Path, store: str = "s1", register: str = "r1", extra: str = ""
+    directory: Path, store: str = "s1", register: str = "r1", extra: str = "", broker: str = ""
 ) -> Config:
     """A register.toml over the demo's tax setup, with its data dir in `directory`."""
     demo = (ROOT / "config" / "demo" / "register.toml").read_text()
+    if broker:
+        demo = demo.replace('url = "mqtt://127.0.0.1:1883"', f'url = "{broker}"')
     text = demo.replace('store = "demo-store"', f'store = "{store}"')
     text = text.replace('id = "till-1"', f'id = "{register}"')
     text = text.replace('data_dir = "var/demo/data"', f'data_dir = "{directory / "data"}"')

@@ -1,0 +1,379 @@
+"""The link: paho-mqtt under the sync machine, in one thread of its own.
+
+Theory of operation. The `sync` thread owns the MQTT client and drives paho's
+network loop itself (`client.loop`), so paho's callbacks run in this thread
+too; they only turn what arrived into machine events. The thread feeds each
+event to the SyncMachine and carries out its actions: storage reads and writes
+go through the register's storage thread (with its deadline), publishes go to
+paho. Other threads talk to the link only through thread-safe calls:
+`notify_committed` (a new outbox entry), `request` (an RPC with a timeout) and
+`status`.
+
+No network call blocks the cashier: `request` returns None on timeout, on a
+network error or while offline, and the caller's local answer stands. The
+outbox is the only truth; paho's in-memory QoS 1 state is a convenience.
+Every client socket gets TCP_NODELAY (with Nagle on, an application ack round
+trip costs 44-88 ms instead of 0.2 ms).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import random
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from appliance.config import Config
+from appliance.store import outbox
+from appliance.store.errors import StorageError
+from appliance.store.outbox import UnsentEntry
+from appliance.sync import machine as m
+from appliance.sync import wire
+
+log = logging.getLogger("appliance.sync")
+
+SETTLED = {
+    "accepted": outbox.EntryState.CONFIRMED,
+    "duplicate": outbox.EntryState.CONFIRMED,
+    "rejected": outbox.EntryState.REJECTED,
+}
+
+
+class OutboxPort(Protocol):
+    """What the link needs of the register's outbox (appliance.register.Register has it)."""
+
+    def unsent_after(self, after: int, limit: int) -> tuple[list[UnsentEntry], int]:
+        """Up to `limit` unsent entries after seq `after`, and the unsent count."""
+
+    def mark_sent(self, seqs: list[int]) -> None:
+        """These entries were handed to the broker."""
+
+    def settle_entry(self, entry_id: str, state: outbox.EntryState, reason: str = "") -> bool:
+        """Confirm or reject an entry."""
+
+    def requeue(self) -> int:
+        """In-flight entries are pending again."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    """For the screen's indicator and badge."""
+
+    state: str  # online | syncing | offline
+    unsent: int
+
+
+def _nodelay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class SyncLink:
+    """The register's side of the sync: see the module docstring."""
+
+    def __init__(
+        self,
+        config: Config,
+        port: OutboxPort,
+        *,
+        apply_changes: Callable[[dict[str, Any]], int] | None = None,
+        apply_refresh: Callable[[dict[str, Any]], bool] | None = None,
+        known_version: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.config, self.port, self.clock = config, port, clock
+        self.store, self.register = config.register.store, config.register.id
+        self.apply_changes, self.apply_refresh = apply_changes, apply_refresh
+        sync = config.sync
+        self.machine = m.SyncMachine(
+            m.Settings(
+                window=sync.window,
+                ack_timeout=sync.ack_timeout_s,
+                reconnect_min=sync.reconnect_min_s,
+                reconnect_max=sync.reconnect_max_s,
+            ),
+            known_version=known_version,
+            rand=rand,
+        )
+        self._events: queue.SimpleQueue[m.Event | None] = queue.SimpleQueue()
+        self._pending_rpc: dict[bytes, Future[wire.RpcResponse]] = {}
+        self._payloads: dict[str, UnsentEntry] = {}  # loaded, not yet settled: resends reuse them
+        self._rpc_ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._status = LinkStatus("offline", 0)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
+        self.client = self._make_client()
+        self._connected = False
+
+    # --- what other threads call ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the sync thread (it connects by itself)."""
+        self._events.put(m.Start(self.clock()))
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Publish offline if possible, disconnect, stop the thread."""
+        self._stopping.set()
+        self._events.put(None)
+        self._thread.join(timeout=10)
+
+    def notify_committed(self, unsent: int) -> None:
+        """A new outbox entry was committed (thread-safe, never blocks)."""
+        self._events.put(m.Pending(unsent, self.clock()))
+
+    def status(self) -> LinkStatus:
+        """Online, syncing or offline, and the unsent count."""
+        with self._lock:
+            return self._status
+
+    def request(
+        self, method: str, params: dict[str, Any], timeout: float | None = None
+    ) -> wire.RpcResponse | None:
+        """Ask the back office; None when offline, on timeout or on a network error."""
+        timeout = self.config.sync.rpc_timeout_s if timeout is None else timeout
+        if not self._connected:
+            return None
+        correlation = f"{self.register}-{next(self._rpc_ids)}".encode()
+        future: Future[wire.RpcResponse] = Future()
+        self._pending_rpc[correlation] = future
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props.ResponseTopic = wire.rpc_response_topic(self.store, self.register)
+        props.CorrelationData = correlation
+        payload = wire.encode_request(wire.RpcRequest(method, params))
+        try:
+            info = self.client.publish(
+                wire.rpc_request_topic(self.store, self.register), payload, qos=1, properties=props
+            )
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                return None
+            return future.result(timeout=timeout)
+        except (FutureTimeout, OSError, ValueError):
+            return None
+        finally:
+            self._pending_rpc.pop(correlation, None)
+
+    # --- the client -------------------------------------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        broker = self.config.broker
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"reg-{self.store}-{self.register}",
+            protocol=mqtt.MQTTv5,
+            reconnect_on_failure=False,
+        )
+        client.on_socket_open = _nodelay
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.max_inflight_messages_set(self.config.sync.window + 8)
+        if broker.username:
+            password = None
+            if broker.password_file:
+                with open(broker.password_file, encoding="utf-8") as f:
+                    password = f.read().strip()
+            client.username_pw_set(broker.username, password)
+        if urlsplit(broker.url).scheme == "mqtts":
+            client.tls_set(
+                ca_certs=broker.ca_file or None,
+                certfile=broker.cert_file or None,
+                keyfile=broker.key_file or None,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        will = wire.encode_status(wire.Status("offline", 0, ""))
+        client.will_set(wire.status_topic(self.store, self.register), will, qos=1, retain=True)
+        return client
+
+    def _connect(self) -> None:
+        url = urlsplit(self.config.broker.url)
+        default = 8883 if url.scheme == "mqtts" else 1883
+        try:
+            self.client.connect(
+                url.hostname or "localhost",
+                url.port or default,
+                keepalive=self.config.broker.keepalive_s,
+                clean_start=True,
+            )
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            log.info("cannot reach the broker %s: %s", url.hostname, exc)
+            self._events.put(m.ConnectFailed(self.clock()))
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        if reason.is_failure:
+            log.warning("the broker refused the connection: %s", reason)
+            self._events.put(m.ConnectFailed(self.clock()))
+            return
+        client.subscribe(
+            [
+                (wire.ack_topic(self.store, self.register), 1),
+                (wire.rpc_response_topic(self.store, self.register), 1),
+                (wire.beacon_topic(self.store), 1),
+            ]
+        )
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        if any(r.is_failure for r in reasons):
+            log.error("the broker refused a subscription: %s (check its ACL)", reasons)
+        self._connected = True
+        self._events.put(m.Connected(self.clock()))
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        was = self._connected
+        self._connected = False
+        for future in list(self._pending_rpc.values()):
+            future.cancel()
+        self._events.put(m.Disconnected(self.clock()) if was else m.ConnectFailed(self.clock()))
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            topic, body = message.topic, bytes(message.payload)
+            if topic == wire.beacon_topic(self.store):
+                beacon = wire.decode_beacon(body)
+                self._events.put(m.BeaconSeen(beacon.version, self.clock()))
+            elif topic == wire.ack_topic(self.store, self.register):
+                ack = wire.decode_ack(body)
+                self._events.put(m.AckReceived(ack.id, ack.status, ack.reason, self.clock()))
+            elif topic == wire.rpc_response_topic(self.store, self.register):
+                correlation = getattr(message.properties, "CorrelationData", b"")
+                future = self._pending_rpc.get(bytes(correlation))
+                if future is not None and not future.done():
+                    future.set_result(wire.decode_response(body))
+        except wire.WireError as exc:
+            log.warning("ignored a malformed message on %s: %s", message.topic, exc)
+
+    # --- the sync thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            deadline = self.machine.next_deadline()
+            wait = 0.05 if deadline is None else max(0.0, min(0.05, deadline - self.clock()))
+            if self.client.is_connected() or self.client.socket() is not None:
+                self.client.loop(timeout=wait)
+            else:
+                time.sleep(wait)
+            self._drain_events()
+        self._goodbye()
+
+    def _drain_events(self) -> None:
+        now = self.clock()
+        events: list[m.Event] = []
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                break
+            if event is None:
+                return
+            events.append(event)
+        deadline = self.machine.next_deadline()
+        if deadline is not None and deadline <= now:
+            events.append(m.Timer(now))
+        for event in events:
+            self._feed(event)
+
+    def _feed(self, event: m.Event) -> None:
+        pending: list[m.Event] = [event]
+        while pending:
+            for action in self.machine.handle(pending.pop(0)):
+                try:
+                    follow = self._act(action)
+                except StorageError as exc:
+                    log.error("storage failed during sync (%s); retrying later", exc)
+                    follow = None
+                if follow is not None:
+                    pending.append(follow)
+        with self._lock:
+            self._status = LinkStatus(self.machine.status, self.machine.unsent)
+
+    def _act(self, action: m.Action) -> m.Event | None:
+        if isinstance(action, m.Connect):
+            self._connect()
+        elif isinstance(action, m.Load):
+            rows, unsent = self.port.unsent_after(action.after, action.limit)
+            self._payloads.update({row.id: row for row in rows})
+            entries = tuple(m.OutboxEntry(row.seq, row.id) for row in rows)
+            return m.Loaded(action.token, entries, unsent, self.clock())
+        elif isinstance(action, m.Send):
+            self._send(action)
+        elif isinstance(action, m.Settle):
+            self.port.settle_entry(action.id, SETTLED[action.status], action.reason)
+            self._payloads.pop(action.id, None)
+        elif isinstance(action, m.Requeue):
+            self.port.requeue()
+        elif isinstance(action, m.PublishStatus):
+            status = wire.Status("online", action.unsent, time.strftime("%Y-%m-%dT%H:%M:%S"))
+            self.client.publish(
+                wire.status_topic(self.store, self.register),
+                wire.encode_status(status),
+                qos=1,
+                retain=True,
+            )
+        elif isinstance(action, m.Pull):
+            return self._pull(action.since)
+        elif isinstance(action, m.Refresh):
+            return self._refresh()
+        return None
+
+    def _send(self, action: m.Send) -> None:
+        self.port.mark_sent([e.seq for e in action.entries])
+        for entry in action.entries:
+            row = self._payloads.get(entry.id)
+            if row is None:  # loaded before a restart of the link's memory: read it again
+                rows, _ = self.port.unsent_after(entry.seq - 1, 1)
+                if not rows or rows[0].id != entry.id:
+                    continue  # settled meanwhile
+                row = self._payloads[entry.id] = rows[0]
+            self.client.publish(
+                wire.out_topic(self.store, self.register, row.kind), row.payload, qos=1
+            )
+
+    def _pull(self, since: int) -> m.Event:
+        response = self.request("changes_since", {"version": since})
+        if response is None or response.status != "ok" or self.apply_changes is None:
+            return m.Pulled(None, self.clock())
+        return m.Pulled(self.apply_changes(response.result), self.clock())
+
+    def _refresh(self) -> m.Event:
+        response = self.request("refresh", {})
+        if response is None or response.status != "ok" or self.apply_refresh is None:
+            return m.Refreshed(False, self.clock())
+        return m.Refreshed(self.apply_refresh(response.result), self.clock())
+
+    def _goodbye(self) -> None:
+        if self._connected:
+            status = wire.Status("offline", self.machine.unsent, time.strftime("%Y-%m-%dT%H:%M:%S"))
+            info = self.client.publish(
+                wire.status_topic(self.store, self.register),
+                wire.encode_status(status),
+                qos=1,
+                retain=True,
+            )
+            deadline = time.monotonic() + 2
+            while not info.is_published() and time.monotonic() < deadline:
+                self.client.loop(timeout=0.05)
+        self.client.disconnect()

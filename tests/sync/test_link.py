@@ -1,0 +1,164 @@
+"""The link over a real Mosquitto: sales drain, the broker dies and comes back, nothing is lost.
+
+The back office here is a minimal acker built on the test's own MQTT client, so
+these tests show the register's side alone; tests/backoffice covers the real one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from appliance.domain.money import Money
+from appliance.domain.tender import Tender
+from appliance.register import Register
+from appliance.store.outbox import EntryState
+from appliance.sync import wire
+from appliance.sync.link import SyncLink
+from devstack import Mosquitto
+from devstack.mqtt import MqttProbe
+from tests.store.conftest import CASHIER_PIN, FakeClock, make_register, seed, write_config
+
+SYNC = "[sync]\nwindow = 4\nack_timeout_s = 1.0\nreconnect_min_s = 0.1\nreconnect_max_s = 0.5\n"
+
+
+class Acker:
+    """Answers every entry on the broker: accepted the first time, duplicate after."""
+
+    def __init__(self, broker: Mosquitto, reject: Callable[[int], bool] = lambda seq: False):
+        self.seen: dict[str, int] = {}
+        self.reject = reject
+        self.probe = MqttProbe(broker.host, broker.port, client_id="acker").start()
+        self.probe.subscribe(wire.OUT_FILTER)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                message = self.probe.next_message(timeout=0.1)
+            except TimeoutError:
+                continue
+            envelope = wire.decode_envelope(bytes(message.payload))
+            if envelope.id in self.seen:
+                status, reason = "duplicate", ""
+            elif self.reject(envelope.seq):
+                status, reason = "rejected", "test says no"
+            else:
+                status, reason = "accepted", ""
+            self.seen[envelope.id] = self.seen.get(envelope.id, 0) + 1
+            ack = wire.Ack(envelope.id, envelope.seq, status, reason)
+            self.probe.publish(wire.ack_topic(envelope.store, envelope.register),
+                               wire.encode_ack(ack), qos=1)  # fmt: skip
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.probe.close()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+@pytest.fixture
+def shop(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[tuple[Register, SyncLink]]:
+    config = write_config(tmp_path, extra=SYNC, broker=mosquitto.url)
+    register = make_register(config, FakeClock())
+    seed(register.storage, config)
+    register.login("ann", CASHIER_PIN)
+    register.open_till(Money(100_00, "CAD"))
+    link = SyncLink(config, register)
+    register.on_commit = link.notify_committed
+    register.online = lambda: link.status().state != "offline"
+    link.start()
+    yield register, link
+    link.stop()
+    register.io.close()
+    register.storage.close()
+
+
+def sell(register: Register, sku: str = "cola") -> str:
+    register.add_sku(sku)
+    register.add_tender(Tender.cash(Money(10_00, "CAD")))
+    return register.complete().sale.id
+
+
+def test_sales_drain_and_are_confirmed(
+    shop: tuple[Register, SyncLink], mosquitto: Mosquitto
+) -> None:
+    register, link = shop
+    acker = Acker(mosquitto, reject=lambda seq: seq == 3)
+    try:
+        ids = [sell(register) for _ in range(6)]
+        assert wait_for(lambda: register.status().unsent == 0), link.status()
+        assert wait_for(lambda: link.status() == link.status().__class__("online", 0))
+        assert set(acker.seen) == set(ids)
+        (rejected,) = register.pending()
+        assert (rejected.seq, rejected.state, rejected.reason) == (3, EntryState.REJECTED,
+                                                                   "test says no")  # fmt: skip
+        assert register.status().rejected == 1
+    finally:
+        acker.close()
+
+
+def test_the_broker_dies_sales_go_on_and_drain_when_it_returns(
+    shop: tuple[Register, SyncLink],
+    mosquitto: Mosquitto,
+) -> None:
+    register, link = shop
+    acker = Acker(mosquitto)
+    assert wait_for(lambda: link.status().state == "online")
+    first = sell(register)
+    assert wait_for(lambda: register.status().unsent == 0)
+    acker.close()
+    mosquitto.stop()
+    assert wait_for(lambda: link.status().state == "offline")
+    offline = [sell(register) for _ in range(5)]  # never blocked by the network
+    assert register.status().unsent == 5
+    assert all(register.sale(i).offline for i in offline) and not register.sale(first).offline
+    mosquitto.start()
+    acker = Acker(mosquitto)
+    try:
+        assert wait_for(lambda: register.status().unsent == 0, timeout=15), link.status()
+        assert set(acker.seen) == set(offline), "each sent again after the outage"
+        assert first not in acker.seen
+    finally:
+        acker.close()
+
+
+def test_no_ack_means_the_same_bytes_again(
+    shop: tuple[Register, SyncLink], mosquitto: Mosquitto
+) -> None:
+    register, link = shop
+    probe = MqttProbe(mosquitto.host, mosquitto.port, client_id="silent").start()
+    probe.subscribe(wire.OUT_FILTER)
+    try:
+        sale_id = sell(register)
+        first = probe.next_message(timeout=5)
+        second = probe.next_message(timeout=5)  # after the 1 s ack deadline
+        assert bytes(first.payload) == bytes(second.payload)
+        assert wire.decode_envelope(bytes(first.payload)).id == sale_id
+        assert link.status().state == "syncing" and register.status().unsent == 1
+        (entry,) = register.pending()
+        assert entry.state is EntryState.IN_FLIGHT and entry.attempts >= 2
+    finally:
+        probe.close()
+
+
+def test_rpc_without_an_answer_times_out_to_none(shop: tuple[Register, SyncLink]) -> None:
+    _, link = shop
+    assert wait_for(lambda: link.status().state == "online")
+    started = time.monotonic()
+    assert link.request("price_cart", {"lines": []}, timeout=0.3) is None
+    assert time.monotonic() - started < 1.0
