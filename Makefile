@@ -18,7 +18,7 @@ test: $(STAMPS)/venv
 bench: $(STAMPS)/venv
 	$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/bench
 
-PACKAGES := $(wildcard appliance hw backoffice)
+PACKAGES := $(wildcard appliance hw backoffice devstack)
 
 lint: $(STAMPS)/venv
 	$(BIN)/ruff check $(PACKAGES) tests

@@ -1,17 +1,40 @@
-"""`backoffice ...`: the back office's command line."""
+"""`backoffice ...`: the back office's command line.
+
+backoffice serve --db URL --broker URL [--shared GROUP]   run the consumer
+backoffice catalog load FILE --config REGISTER_TOML [--store S] --db URL
+backoffice customers load FILE.json --store S --db URL
+backoffice stock receive SKU QUANTITY --store S --db URL
+backoffice report sales|drift|gaps|stock|pending --db URL [--store S]
+backoffice rederive SALE.json [--config ...] [--catalog ...]
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import signal
+import sys
+import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
-from appliance.cli import run_command
+from appliance.cli import CommandError, run_command
 from appliance.config import load_config
 from appliance.domain.sale import decode, rederive
+from appliance.domain.tender import BALANCE_KINDS
 from appliance.settings import load_store_file, store_rules
+from backoffice import ledger, reports
+from backoffice.catalog import load_catalog
+from backoffice.db import Database, DatabaseError
 
 DEMO = Path(__file__).resolve().parent.parent / "config" / "demo"
+DEFAULT_DB = "sqlite:///var/backoffice.db"
+log = logging.getLogger("backoffice")
 
 
 def _rederive(args: argparse.Namespace) -> int:
@@ -30,10 +53,144 @@ def _rederive(args: argparse.Namespace) -> int:
     return 1
 
 
+def _serve(args: argparse.Namespace) -> int:
+    """Run the consumer until SIGTERM or SIGINT."""
+    from backoffice.service import BackOffice  # paho only where it is needed
+
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    service = BackOffice(
+        args.db,
+        args.broker,
+        client_id=args.client_id,
+        shared_group=args.shared,
+        session_expiry_s=args.session_expiry,
+    )
+    service.start()
+    try:
+        stop.wait()
+    finally:
+        service.stop()
+    return 0
+
+
+def _catalog_load(args: argparse.Namespace) -> int:
+    """Store a catalogue file for a store, with the register config's tax and currency."""
+    config = load_config(args.config)
+    store = args.store or config.register.store
+    with Database(args.db) as db:
+        version = load_catalog(db, store, config, args.file, datetime.now(UTC))
+    print(f"store {store}: catalogue version {version} from {args.file}")
+    return 0
+
+
+def _customers_load(args: argparse.Namespace) -> int:
+    """Store customers and balances from `{"customers": [...], "balances": [...]}`."""
+    data = json.loads(args.file.read_text(encoding="utf-8"))
+    kinds = {k.value for k in BALANCE_KINDS}
+    try:
+        customers = [(str(c["id"]), str(c["name"]), int(c.get("lifetime_points", 0)),
+                      int(c.get("points", 0))) for c in data.get("customers", [])]  # fmt: skip
+        balances = [(str(b["kind"]), str(b["account"]), int(b["amount"]))
+                    for b in data.get("balances", [])]  # fmt: skip
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CommandError(f"{args.file}: expected customers with id and name, balances with "
+                           f"kind, account and amount ({exc})") from None  # fmt: skip
+    unknown = sorted({kind for kind, _, _ in balances} - kinds)
+    if unknown:
+        raise CommandError(f"{args.file}: unknown balance kind {unknown[0]!r}")
+    with Database(args.db) as db, db.transaction() as tx:
+        for customer_id, name, lifetime, points in customers:
+            ledger.put_customer(tx, args.store, customer_id, name, lifetime, points)
+        for kind, account, amount in balances:
+            ledger.put_balance(tx, args.store, kind, account, amount)
+    print(f"store {args.store}: {len(customers)} customers, {len(balances)} balances")
+    return 0
+
+
+def _stock_receive(args: argparse.Namespace) -> int:
+    """Goods received: a positive stock movement."""
+    try:
+        quantity = Decimal(args.quantity)
+    except InvalidOperation:
+        raise CommandError(f"quantity: not a number: {args.quantity!r}") from None
+    if not quantity.is_finite() or quantity <= 0:
+        raise CommandError(f"quantity: must be positive, got {args.quantity}")
+    at = datetime.now().replace(microsecond=0).isoformat()
+    with Database(args.db) as db, db.transaction() as tx:
+        ledger.add_stock(tx, args.store, args.sku, quantity, "receipt", at)
+    print(f"store {args.store}: received {args.quantity} of {args.sku}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Print one report."""
+    with Database(args.db) as db:
+        print(reports.report(db, args.name, args.store).render())
+    return 0
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        default=DEFAULT_DB,
+        help=f"sqlite:///FILE or postgresql://... (default {DEFAULT_DB})",
+    )
+
+
+def _add_data_commands(sub: Any) -> None:
+    catalog = sub.add_parser("catalog", help="store catalogues").add_subparsers(
+        dest="action", required=True)  # fmt: skip
+    load = catalog.add_parser("load", help="store a catalogue file and bump its version")
+    load.add_argument("file", type=Path, help="catalogue: .toml, .json or .csv")
+    load.add_argument("--config", type=Path, required=True,
+                      help="a register config: currency, tax table and cash rounding")  # fmt: skip
+    load.add_argument("--store", help="store id (default: the config's)")
+    _db_option(load)
+    load.set_defaults(func=_catalog_load)
+    customers = sub.add_parser("customers", help="customers and balances").add_subparsers(
+        dest="action", required=True)  # fmt: skip
+    cload = customers.add_parser("load", help="store customers and balances from JSON")
+    cload.add_argument("file", type=Path)
+    cload.add_argument("--store", required=True)
+    _db_option(cload)
+    cload.set_defaults(func=_customers_load)
+    stock = sub.add_parser("stock", help="stock").add_subparsers(dest="action", required=True)
+    receive = stock.add_parser("receive", help="record goods received")
+    receive.add_argument("sku")
+    receive.add_argument("quantity")
+    receive.add_argument("--store", required=True)
+    _db_option(receive)
+    receive.set_defaults(func=_stock_receive)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
-    parser = argparse.ArgumentParser(prog="backoffice", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="backoffice", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="consume register entries until SIGTERM")
+    _db_option(serve)
+    serve.add_argument("--broker", required=True, help="mqtt://[user:pass@]host:port or mqtts")
+    serve.add_argument("--shared", help="MQTT 5 shared subscription group (several consumers)")
+    serve.add_argument("--client-id", default="backoffice")
+    serve.add_argument("--session-expiry", type=int, default=3600, help="seconds")
+    serve.set_defaults(func=_serve)
+    _add_data_commands(sub)
+    report = sub.add_parser("report", help="print a report")
+    report.add_argument("name", choices=reports.REPORTS)
+    report.add_argument("--store")
+    _db_option(report)
+    report.set_defaults(func=_report)
     rederive_cmd = sub.add_parser("rederive", help="re-derive a sale file and report drift")
     rederive_cmd.add_argument("sale", type=Path, help="a sale in canonical JSON")
     rederive_cmd.add_argument("--config", type=Path, default=DEMO / "register.toml")
@@ -44,7 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `backoffice` console script."""
-    return run_command(build_parser(), argv)
+    try:
+        return run_command(build_parser(), argv)
+    except (DatabaseError, json.JSONDecodeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
