@@ -1,0 +1,177 @@
+"""The database layer and the stored catalogue, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from appliance.catalog_file import parse_store, parse_tax
+from appliance.settings import load_store_file, tax_table
+from backoffice.catalog import RulesCache, load_catalog, read_store, store_document, tax_document
+from backoffice.db import Database, DatabaseError, DatabaseUnavailable, dialect_of
+from devstack import Postgres
+from tests.backoffice.conftest import NOW, Till
+from tests.store.conftest import DEMO_CATALOG
+
+TABLES = {
+    "entries",
+    "rejected",
+    "sales",
+    "sale_tenders",
+    "sale_drift",
+    "stock_movements",
+    "balance_ledger",
+    "loyalty_ledger",
+    "punches",
+    "cash_drops",
+    "no_sales",
+    "watermarks",
+    "stores",
+    "customers",
+    "balances",
+    "register_status",
+    "meta",
+}
+
+
+def test_schema_is_created_once_and_reopens(db_url: str) -> None:
+    with Database(db_url) as first, first.transaction() as tx:
+        tx.insert(
+            "customers",
+            {"store": "s1", "id": "c1", "name": "Cy", "lifetime_points": 0, "points": 0},
+        )
+    with Database(db_url) as again, again.transaction(readonly=True) as tx:
+        assert tx.scalar("SELECT name FROM customers") == "Cy"
+        if again.dialect == "sqlite":
+            names = {r[0] for r in tx.all("SELECT name FROM sqlite_master WHERE type='table'")}
+            assert tx.scalar("PRAGMA journal_mode") == "wal"
+            assert tx.scalar("PRAGMA synchronous") == 2  # FULL
+        else:
+            names = {
+                r[0] for r in tx.all("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            }
+        assert names >= TABLES
+
+
+def test_a_failed_block_rolls_back_and_upserts_do_nothing_twice(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.transaction() as tx:
+        tx.insert("balances", {"store": "s1", "kind": "gift_card", "account": "g", "amount": 5})
+        raise RuntimeError("boom")
+    with db.transaction() as tx:
+        assert tx.scalar("SELECT COUNT(*) FROM balances") == 0
+        row = {"key": "k", "value": "one"}
+        assert tx.insert("meta", row, "(key) DO NOTHING") == 1
+        assert tx.insert("meta", {"key": "k", "value": "two"}, "(key) DO NOTHING") == 0
+        assert tx.scalar("SELECT value FROM meta WHERE key = ?", ("k",)) == "one"
+        assert tx.scalar("SELECT value FROM meta WHERE key = ?", ("none",), "dflt") == "dflt"
+        assert tx.one("SELECT value FROM meta WHERE key LIKE '%zz%'") is None  # % survives
+        with pytest.raises(DatabaseError, match="do not nest"), db.transaction():
+            pass
+    payload = b"\x00\xff raw bytes"
+    with db.transaction() as tx:
+        tx.insert(
+            "rejected",
+            {
+                "store": "s",
+                "register": "r",
+                "id": "i",
+                "seq": 1,
+                "kind": "sale",
+                "reason": "x",
+                "in_chain": 1,
+                "payload": payload,
+                "at": "t",
+            },
+        )
+    with db.transaction(readonly=True) as tx:
+        assert bytes(tx.scalar("SELECT payload FROM rejected")) == payload
+
+
+def test_urls() -> None:
+    assert dialect_of("sqlite:///var/x.db") == "sqlite"
+    assert dialect_of("postgresql://u@h/d") == dialect_of("postgres://h/d") == "postgresql"
+    with pytest.raises(DatabaseError, match="expected sqlite:///FILE or postgresql://"):
+        dialect_of("mysql://h/d")
+    with pytest.raises(DatabaseError, match="no file named"):
+        Database("sqlite:///")
+    memory = Database("sqlite:///:memory:")
+    assert memory.safe_url == "sqlite:///:memory:"
+    memory.close()
+    memory.close()
+
+
+def test_password_is_hidden_and_an_unreachable_server_is_unavailable() -> None:
+    url = "postgresql://bo:secret@127.0.0.1:1/backoffice"
+    with pytest.raises(DatabaseUnavailable) as caught:
+        Database(url)
+    assert "secret" not in str(caught.value) and "bo:***@127.0.0.1:1" in str(caught.value)
+
+
+def test_relative_sqlite_path_gets_its_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Database("sqlite:///var/backoffice.db").close()
+    assert (tmp_path / "var" / "backoffice.db").exists()
+
+
+def test_a_locked_sqlite_database_is_unavailable(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bo.db'}"
+    holder = Database(url)
+    waiter = Database(url, busy_timeout_s=0.1)
+    with (
+        holder.transaction(),
+        pytest.raises(DatabaseUnavailable, match="locked"),
+        waiter.transaction(),
+    ):
+        pass
+    with waiter.transaction() as tx:  # usable again once the lock is gone
+        assert tx.scalar("SELECT 1") == 1
+    holder.close()
+    waiter.close()
+
+
+def test_catalogue_documents_read_back_the_same(till: Till) -> None:
+    data = load_store_file(DEMO_CATALOG, till.config)
+    document = json.loads(json.dumps(store_document(data)))
+    assert parse_store(document, currency="CAD") == data
+    table = tax_table(till.config)
+    assert parse_tax(json.loads(json.dumps(tax_document(table)))) == table
+
+
+def test_loading_bumps_the_version_and_rules_are_cached_per_version(
+    db: Database, till: Till, tmp_path: Path
+) -> None:
+    assert load_catalog(db, "s1", till.config, DEMO_CATALOG, NOW) == 1
+    cache = RulesCache()
+    with db.transaction(readonly=True) as tx:
+        row, rules = cache.get(tx, "s1") or pytest.fail("no rules")
+        assert cache.get(tx, "s1") == (row, rules)
+        assert cache.get(tx, "s9") is None and read_store(tx, "s9") is None
+    assert row.version == 1 and row.currency == "CAD" and row.cash_increment == 5
+    assert rules.catalog.product("cola").price.minor == 149
+    csv = tmp_path / "products.csv"
+    csv.write_text(
+        "sku,name,category,price,tax_class,barcodes,unit,presets,tier,limit_class\n"
+        "cola,Cola,drinks,1.99,food,,,,,\n"
+    )
+    assert load_catalog(db, "s1", till.config, csv, NOW) == 2
+    with db.transaction(readonly=True) as tx:
+        found = cache.get(tx, "s1")
+    assert found is not None and found[0].version == 2
+    assert found[1].catalog.product("cola").price.minor == 199
+    assert found[1] is not rules
+
+
+def test_a_postgres_restart_is_unavailable_then_reconnects() -> None:
+    with Postgres() as server:  # its own cluster: the session one is not to be killed
+        db = Database(server.url)
+        server.kill()
+        with pytest.raises(DatabaseUnavailable), db.transaction() as tx:
+            tx.scalar("SELECT 1")
+        server.start()
+        with db.transaction() as tx:  # a fresh connection, the schema is there
+            assert tx.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == "1"
+        db.close()
