@@ -23,6 +23,7 @@ from appliance.settings import load_store_file
 from appliance.store.cache import replace_catalog
 from appliance.store.executor import StorageThread
 from appliance.store.lmdb_env import Storage
+from appliance.sync.link import SyncLink
 
 
 def new_sale_id() -> str:
@@ -83,3 +84,18 @@ def write_catalog(
                         version=f"file:{path.name}", products_only=products_only)  # fmt: skip
 
     storage.write(run)
+
+
+def start_sync(register: Register) -> SyncLink:
+    """Connect the register to the back office: its outbox drains by itself from now on."""
+    link = SyncLink(
+        register.config,
+        register,
+        apply_changes=register.apply_catalog_changes,
+        apply_refresh=register.apply_refresh,
+        known_version=register.catalog_version(),
+    )
+    register.on_commit = link.notify_committed
+    register.online = lambda: link.status().state != "offline"
+    link.start()
+    return link

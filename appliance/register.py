@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from appliance import pins
+from appliance.catalog_file import parse_store
 from appliance.config import Config
 from appliance.domain import codec
 from appliance.domain.cart import Cart, Discount, WeightSource
@@ -620,6 +621,43 @@ class Register:
     def requeue(self) -> int:
         """After a dropped link: in-flight entries are pending again."""
         return self._write(lambda t: outbox.requeue_in_flight(t, self.storage, self.queue))
+
+    def catalog_version(self) -> int:
+        """The back office's catalogue version the cache holds (0: never synced)."""
+        raw = self._read(lambda t: cache.setting(t, self.storage, "catalog_version"))
+        return int(raw) if raw is not None else 0
+
+    def apply_catalog_changes(self, result: dict[str, Any]) -> int | None:
+        """Apply a `changes_since` answer to the cache; the version now held (None: nothing)."""
+        if not result:
+            return None
+        version = int(result["version"])
+        data = parse_store(result["catalog"], currency=self.currency)
+        now = self.clock()
+
+        def run(txn: Txn) -> None:
+            cache.replace_catalog(txn, self.storage, data, now=now, duration_s=0.0,
+                                  version=str(version), tax=result.get("tax"))  # fmt: skip
+            cache.put_setting(txn, self.storage, "catalog_version", version)
+            cache.put_setting(txn, self.storage, "store", result.get("settings", {}))
+
+        self._write(run, "updating the catalogue")
+        return version
+
+    def apply_refresh(self, result: dict[str, Any]) -> bool:
+        """Replace cached customers and balances, only while nothing is unsent (else False)."""
+        customers = list(result.get("customers", []))
+        balances = [(b["kind"], b["account"], int(b["amount"])) for b in result.get("balances", [])]
+        now = self.clock()
+
+        def run(txn: Txn) -> bool:
+            if outbox.unsent_count(txn, self.storage, self.queue):
+                return False  # a sale slipped in: its deductions must not be overwritten
+            cache.replace_customers(txn, self.storage, customers, balances, now=now,
+                                    duration_s=0.0, version="refresh")  # fmt: skip
+            return True
+
+        return self._write(run, "refreshing customers and balances")
 
     def _committed(self) -> None:
         """Tell whoever listens (the sync link) that the outbox grew."""

@@ -412,3 +412,8 @@ def setting(txn: Txn, storage: Storage, key: str) -> Any:
     """One cached store setting, or None."""
     raw = txn.get(key.encode(), db=storage.dbs["settings"])
     return None if raw is None else load("settings", key.encode(), raw)
+
+
+def put_setting(txn: Txn, storage: Storage, key: str, value: Any) -> None:
+    """One cached setting (the catalogue version, the store's own settings)."""
+    txn.put(key.encode(), dump(value), db=storage.dbs["settings"])

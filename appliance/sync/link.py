@@ -91,7 +91,7 @@ class SyncLink:
         config: Config,
         port: OutboxPort,
         *,
-        apply_changes: Callable[[dict[str, Any]], int] | None = None,
+        apply_changes: Callable[[dict[str, Any]], int | None] | None = None,
         apply_refresh: Callable[[dict[str, Any]], bool] | None = None,
         known_version: int = 0,
         clock: Callable[[], float] = time.monotonic,
@@ -114,6 +114,9 @@ class SyncLink:
         self._events: queue.SimpleQueue[m.Event | None] = queue.SimpleQueue()
         self._pending_rpc: dict[bytes, Future[wire.RpcResponse]] = {}
         self._payloads: dict[str, UnsentEntry] = {}  # loaded, not yet settled: resends reuse them
+        # The sync thread's own requests (pull, refresh): it cannot wait for an answer that
+        # its own network loop must receive, so each is a deadline and what to do with it.
+        self._calls: dict[bytes, tuple[float, Callable[[wire.RpcResponse | None], m.Event]]] = {}
         self._rpc_ids = itertools.count(1)
         self._lock = threading.Lock()
         self._status = LinkStatus("offline", 0)
@@ -151,24 +154,30 @@ class SyncLink:
         timeout = self.config.sync.rpc_timeout_s if timeout is None else timeout
         if not self._connected:
             return None
-        correlation = f"{self.register}-{next(self._rpc_ids)}".encode()
+        correlation = self._correlation()
         future: Future[wire.RpcResponse] = Future()
         self._pending_rpc[correlation] = future
-        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        props.ResponseTopic = wire.rpc_response_topic(self.store, self.register)
-        props.CorrelationData = correlation
-        payload = wire.encode_request(wire.RpcRequest(method, params))
         try:
-            info = self.client.publish(
-                wire.rpc_request_topic(self.store, self.register), payload, qos=1, properties=props
-            )
-            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            if not self._publish_request(correlation, method, params):
                 return None
             return future.result(timeout=timeout)
         except (FutureTimeout, OSError, ValueError):
             return None
         finally:
             self._pending_rpc.pop(correlation, None)
+
+    def _correlation(self) -> bytes:
+        return f"{self.register}-{next(self._rpc_ids)}".encode()
+
+    def _publish_request(self, correlation: bytes, method: str, params: dict[str, Any]) -> bool:
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props.ResponseTopic = wire.rpc_response_topic(self.store, self.register)
+        props.CorrelationData = correlation
+        payload = wire.encode_request(wire.RpcRequest(method, params))
+        info = self.client.publish(
+            wire.rpc_request_topic(self.store, self.register), payload, qos=1, properties=props
+        )
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
 
     # --- the client -------------------------------------------------------------------------
 
@@ -247,6 +256,9 @@ class SyncLink:
         self._connected = False
         for future in list(self._pending_rpc.values()):
             future.cancel()
+        for _, done in self._calls.values():
+            self._events.put(done(None))
+        self._calls.clear()
         self._events.put(m.Disconnected(self.clock()) if was else m.ConnectFailed(self.clock()))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -259,8 +271,12 @@ class SyncLink:
                 ack = wire.decode_ack(body)
                 self._events.put(m.AckReceived(ack.id, ack.status, ack.reason, self.clock()))
             elif topic == wire.rpc_response_topic(self.store, self.register):
-                correlation = getattr(message.properties, "CorrelationData", b"")
-                future = self._pending_rpc.get(bytes(correlation))
+                correlation = bytes(getattr(message.properties, "CorrelationData", b""))
+                if correlation in self._calls:  # the sync thread's own call: answered here
+                    _, done = self._calls.pop(correlation)
+                    self._events.put(done(wire.decode_response(body)))
+                    return
+                future = self._pending_rpc.get(correlation)
                 if future is not None and not future.done():
                     future.set_result(wire.decode_response(body))
         except wire.WireError as exc:
@@ -290,6 +306,10 @@ class SyncLink:
             if event is None:
                 return
             events.append(event)
+        for correlation, (expires, done) in list(self._calls.items()):
+            if expires <= now:
+                del self._calls[correlation]
+                events.append(done(None))
         deadline = self.machine.next_deadline()
         if deadline is not None and deadline <= now:
             events.append(m.Timer(now))
@@ -352,17 +372,43 @@ class SyncLink:
                 wire.out_topic(self.store, self.register, row.kind), row.payload, qos=1
             )
 
-    def _pull(self, since: int) -> m.Event:
-        response = self.request("changes_since", {"version": since})
-        if response is None or response.status != "ok" or self.apply_changes is None:
-            return m.Pulled(None, self.clock())
-        return m.Pulled(self.apply_changes(response.result), self.clock())
+    def _call(
+        self,
+        method: str,
+        params: dict[str, Any],
+        done: Callable[[wire.RpcResponse | None], m.Event],
+    ) -> m.Event | None:
+        """Start a request from the sync thread; `done` turns its answer into the next event."""
+        correlation = self._correlation()
+        if not self._connected or not self._publish_request(correlation, method, params):
+            return done(None)
+        self._calls[correlation] = (self.clock() + self.config.sync.rpc_timeout_s, done)
+        return None
 
-    def _refresh(self) -> m.Event:
-        response = self.request("refresh", {})
-        if response is None or response.status != "ok" or self.apply_refresh is None:
-            return m.Refreshed(False, self.clock())
-        return m.Refreshed(self.apply_refresh(response.result), self.clock())
+    def _pull(self, since: int) -> m.Event | None:
+        def done(response: wire.RpcResponse | None) -> m.Event:
+            if response is None or response.status != "ok" or self.apply_changes is None:
+                return m.Pulled(None, self.clock())
+            try:
+                applied = self.apply_changes(response.result)
+            except (StorageError, ValueError, KeyError) as exc:
+                log.error("could not apply catalogue changes: %s", exc)
+                return m.Pulled(None, self.clock())
+            return m.Pulled(since if applied is None else applied, self.clock())
+
+        return self._call("changes_since", {"version": since}, done)
+
+    def _refresh(self) -> m.Event | None:
+        def done(response: wire.RpcResponse | None) -> m.Event:
+            if response is None or response.status != "ok" or self.apply_refresh is None:
+                return m.Refreshed(False, self.clock())
+            try:
+                return m.Refreshed(self.apply_refresh(response.result), self.clock())
+            except (StorageError, ValueError, KeyError) as exc:
+                log.error("could not apply the refresh: %s", exc)
+                return m.Refreshed(False, self.clock())
+
+        return self._call("refresh", {}, done)
 
     def _goodbye(self) -> None:
         if self._connected:

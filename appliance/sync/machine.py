@@ -384,6 +384,9 @@ class SyncMachine:
             return
         self.known_version = max(self.known_version, event.version)
         self._need_refresh = True
+        if self.known_version < self.beacon_version:  # the office has not caught up with
+            self._retry_refresh(event.now)  # its own beacon yet: ask again later, not in a loop
+            return
         self.state = State.SYNCED
         self._settle_state(event.now, out)
 
