@@ -9,7 +9,7 @@ STAMPS := .make
 .PHONY: run test bench lint chaos setup clean
 
 run: $(STAMPS)/venv
-	$(BIN)/appliance demo-sale
+	$(BIN)/python -m devstack.demo
 
 test: $(STAMPS)/venv
 	$(BIN)/python -m pytest --cov --cov-branch --cov-report= -p no:cacheprovider tests --ignore=tests/bench

@@ -13,29 +13,26 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from appliance.bootstrap import new_sale_id, open_register, open_storage, write_catalog
+from appliance.bootstrap import open_register, open_storage, write_catalog
 from appliance.catalog_file import CatalogFileError, StoreData
 from appliance.config import Config, ConfigError, describe_schema, load_config
 from appliance.domain import codec
-from appliance.domain.cart import Cart, Discount, WeightSource
-from appliance.domain.chain import GENESIS_HASH
 from appliance.domain.errors import DomainError
 from appliance.domain.money import Money
-from appliance.domain.pricing import price_cart
 from appliance.domain.receipt import build_receipt, render_text
-from appliance.domain.sale import Sale, SaleHeader, complete, encode
-from appliance.domain.tender import Tender
+from appliance.domain.sale import Sale, encode
 from appliance.outbox_export import export_unconfirmed
 from appliance.register import Register
-from appliance.settings import load_store_file, store_rules
+from appliance.settings import load_store_file
 from appliance.store import outbox
 from appliance.store.errors import StorageError
 from appliance.store.lmdb_env import Txn
@@ -52,35 +49,24 @@ class CommandError(Exception):
 
 
 def _demo_sale(args: argparse.Namespace) -> int:
-    """Ring up a demo cart (weights, tea presets, a promotion, split tax) and print it."""
+    """Ring up the demo cart on a throwaway register and print its receipt."""
+    from appliance.demo import ring_up_demo, seed_demo
+
     config = load_config(args.config)
-    rules = store_rules(config, load_store_file(args.catalog, config))
-    now = datetime.now(ZoneInfo(config.register.timezone)).replace(tzinfo=None, microsecond=0)
-    product = rules.catalog.product
-    cart = (
-        Cart()
-        .add_weighed(product("sencha"), Decimal(100), WeightSource.PRESET)
-        .add_weighed(product("sencha"), Decimal(50), WeightSource.PRESET)
-        .add_weighed(product("cheddar"), Decimal("0.412"), WeightSource.SCALE)
-        .add_weighed(product("bananas"), Decimal("1.135"), WeightSource.SCALE)
-        .add_item(rules.catalog.by_barcode("0067000000019"), Decimal(4))  # cola, scanned
-        .add_item(product("sourdough"))
-        .add_item(product("croissant"), Decimal(2))
-        .add_item(product("pod-mint"))
-    )
-    cart = cart.set_line_discount(len(cart.lines), Discount.percent(10, "Loyal customer"))
-    due = price_cart(cart, rules, now).total
-    card = Money(due.minor // 2, due.currency)
-    cash = Money(((due.minor - card.minor) // 1000 + 1) * 1000, due.currency)
-    header = SaleHeader(new_sale_id(), config.register.store, config.register.id, 1,
-                        GENESIS_HASH, "demo", now, offline=True)  # fmt: skip
-    sale = complete(
-        cart, rules, [Tender.card(card, "visa", "DEMO-0001"), Tender.cash(cash)], header
-    )
-    receipt = build_receipt(sale, config.receipt.header, config.receipt.footer)
+    with tempfile.TemporaryDirectory(prefix="appliance-demo-") as scratch:
+        config = replace(config, register=replace(config.register, data_dir=Path(scratch)))
+        storage = open_storage(config)
+        try:
+            seed_demo(storage, config, args.catalog)
+            register = open_register(config, storage)
+            done = ring_up_demo(register)
+            register.io.close()
+        finally:
+            storage.close()
+    receipt = build_receipt(done.sale, config.receipt.header, config.receipt.footer)
     sys.stdout.write(render_text(receipt, config.receipt.width))
     if args.save is not None:
-        args.save.write_bytes(encode(sale))
+        args.save.write_bytes(encode(done.sale))
         print(f"sale saved to {args.save} (try: backoffice rederive {args.save})")
     return 0
 
