@@ -319,7 +319,12 @@ class SyncLink:
     def _feed(self, event: m.Event) -> None:
         pending: list[m.Event] = [event]
         while pending:
-            for action in self.machine.handle(pending.pop(0)):
+            try:
+                actions = self.machine.handle(pending.pop(0))
+            except m.MachineError as exc:  # a bug, but the sync thread must outlive it
+                log.error("sync machine: %s", exc)
+                continue
+            for action in actions:
                 try:
                     follow = self._act(action)
                 except StorageError as exc:

@@ -401,6 +401,9 @@ class SyncMachine:
     def _late_refresh(self, event: Pulled | Refreshed, out: list[Action]) -> None:
         """A pull or refresh answered after the link dropped or the outbox grew: ignored."""
 
+    def _again(self, event: ConnectFailed | Disconnected, out: list[Action]) -> None:
+        """A second report of a failure already handled (a refused CONNACK, then the close)."""
+
     def _retry_refresh(self, now: float) -> None:
         self.state = State.SYNCED
         self._refresh_at = now + self.settings.reconnect_min * 5
@@ -457,6 +460,8 @@ TRANSITIONS: dict[tuple[State, type], _Handler] = {
     (State.IDLE, Start): SyncMachine._start,
     (State.IDLE, Pending): SyncMachine._pending,
     **{(State.OFFLINE, e): h for e, h in _WHILE_AWAY.items()},
+    (State.OFFLINE, ConnectFailed): SyncMachine._again,
+    (State.OFFLINE, Disconnected): SyncMachine._again,
     **{(State.CONNECTING, e): h for e, h in _WHILE_AWAY.items()},
     (State.CONNECTING, Connected): SyncMachine._connected,
     (State.CONNECTING, ConnectFailed): SyncMachine._connect_failed,

@@ -25,12 +25,20 @@ CASHIER_PIN, MANAGER_PIN = "1234", "9999"
 
 
 def write_config(
-    directory: Path, store: str = "s1", register: str = "r1", extra: str = "", broker: str = ""
+    directory: Path,
+    store: str = "s1",
+    register: str = "r1",
+    extra: str = "",
+    broker: str = "",
+    broker_keys: str = "",
 ) -> Config:
-    """A register.toml over the demo's tax setup, with its data dir in `directory`."""
+    """A register.toml over the demo's tax setup, with its data dir in `directory`.
+
+    `extra` is appended (new tables only); `broker_keys` go into the [broker] table.
+    """
     demo = (ROOT / "config" / "demo" / "register.toml").read_text()
-    if broker:
-        demo = demo.replace('url = "mqtt://127.0.0.1:1883"', f'url = "{broker}"')
+    url = broker or "mqtt://127.0.0.1:1883"
+    demo = demo.replace('url = "mqtt://127.0.0.1:1883"', f'url = "{url}"\n{broker_keys}')
     text = demo.replace('store = "demo-store"', f'store = "{store}"')
     text = text.replace('id = "till-1"', f'id = "{register}"')
     text = text.replace('data_dir = "var/demo/data"', f'data_dir = "{directory / "data"}"')

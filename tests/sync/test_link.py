@@ -6,9 +6,8 @@ these tests show the register's side alone; tests/backoffice covers the real one
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,53 +21,9 @@ from appliance.sync.link import SyncLink
 from devstack import Mosquitto
 from devstack.mqtt import MqttProbe
 from tests.store.conftest import CASHIER_PIN, FakeClock, make_register, seed, write_config
+from tests.sync.helpers import Acker, wait_for
 
 SYNC = "[sync]\nwindow = 4\nack_timeout_s = 1.0\nreconnect_min_s = 0.1\nreconnect_max_s = 0.5\n"
-
-
-class Acker:
-    """Answers every entry on the broker: accepted the first time, duplicate after."""
-
-    def __init__(self, broker: Mosquitto, reject: Callable[[int], bool] = lambda seq: False):
-        self.seen: dict[str, int] = {}
-        self.reject = reject
-        self.probe = MqttProbe(broker.host, broker.port, client_id="acker").start()
-        self.probe.subscribe(wire.OUT_FILTER)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                message = self.probe.next_message(timeout=0.1)
-            except TimeoutError:
-                continue
-            envelope = wire.decode_envelope(bytes(message.payload))
-            if envelope.id in self.seen:
-                status, reason = "duplicate", ""
-            elif self.reject(envelope.seq):
-                status, reason = "rejected", "test says no"
-            else:
-                status, reason = "accepted", ""
-            self.seen[envelope.id] = self.seen.get(envelope.id, 0) + 1
-            ack = wire.Ack(envelope.id, envelope.seq, status, reason)
-            self.probe.publish(wire.ack_topic(envelope.store, envelope.register),
-                               wire.encode_ack(ack), qos=1)  # fmt: skip
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.probe.close()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 @pytest.fixture

@@ -352,3 +352,13 @@ def test_an_event_a_state_does_not_expect_is_a_machine_error() -> None:
     machine = SyncMachine(Settings())
     with pytest.raises(MachineError, match="Connected is not expected while idle"):
         machine.handle(m.Connected(0.0))
+
+
+def test_a_failure_reported_twice_is_handled_once() -> None:
+    world = World()
+    world.feed(m.Start(0.0))
+    world.answer_connect(False)
+    deadline = world.machine.next_deadline()
+    assert world.machine.handle(m.ConnectFailed(0.1)) == []
+    assert world.machine.handle(m.Disconnected(0.1)) == []
+    assert world.machine.next_deadline() == deadline, "no second backoff step"
