@@ -124,8 +124,12 @@ def test_tls_with_a_client_certificate(tmp_path: Path, pki: Path) -> None:
                        extra={"use_identity_as_username": True})  # fmt: skip
     with broker:
         assert broker.url.startswith("mqtts://")
-        register = till(tmp_path, broker.url, f'ca_file = "{pki / "ca.crt"}"\n'
-                        f'cert_file = "{pki / "client.crt"}"\nkey_file = "{pki / "client.key"}"\n')  # fmt: skip
+        keys = "".join(
+            f'{key} = "{pki / name}"\n'
+            for key, name in (("ca_file", "ca.crt"), ("cert_file", "client.crt"),
+                              ("key_file", "client.key"))
+        )  # fmt: skip
+        register = till(tmp_path, broker.url, keys)
 
         def tls(probe: MqttProbe) -> None:
             probe.client.tls_set(ca_certs=str(pki / "ca.crt"), certfile=str(pki / "client.crt"),
