@@ -107,7 +107,9 @@ class TcpProxy:
             return
         self._closed = True
         if self._thread.is_alive():
-            self._call(self._forwarder.stop, closing=True)
+            # the loop may be ending on its own right now: then there is nothing to stop
+            with contextlib.suppress(ServiceError):
+                self._call(self._forwarder.stop, closing=True)
             self._thread.join(_CALL_TIMEOUT)
 
     def __enter__(self) -> Self:
