@@ -18,6 +18,7 @@ Modes:
 The latency persists across ``heal()``: it is a property of the link, not a fault.
 """
 
+import contextlib
 import socket
 import threading
 from collections.abc import Callable
