@@ -613,10 +613,16 @@ class Register:
 
         return self._read(run, "loading the outbox")
 
-    def mark_sent(self, seqs: list[int]) -> None:
-        """Entries handed to the broker: in flight, one more attempt."""
-        keys, now = [self.queue.key(s) for s in seqs], self.clock()
-        self._write(lambda t: outbox.mark_sent(t, self.storage, self.queue, keys, now), "sending")
+    def record_sync(self, settled: list[tuple[str, EntryState, str]], sent: list[int]) -> None:
+        """One commit for a sync pass: entries handed to the broker, entries acked."""
+        keys, now = [self.queue.key(s) for s in sent], self.clock()
+
+        def run(txn: Txn) -> None:
+            outbox.mark_sent(txn, self.storage, self.queue, keys, now)
+            for entry_id, state, reason in settled:
+                outbox.mark_settled(txn, self.storage, self.queue, entry_id, state, now, reason)
+
+        self._write(run, "recording acks")
 
     def requeue(self) -> int:
         """After a dropped link: in-flight entries are pending again."""

@@ -60,11 +60,10 @@ class OutboxPort(Protocol):
     def unsent_after(self, after: int, limit: int) -> tuple[list[UnsentEntry], int]:
         """Up to `limit` unsent entries after seq `after`, and the unsent count."""
 
-    def mark_sent(self, seqs: list[int]) -> None:
-        """These entries were handed to the broker."""
-
-    def settle_entry(self, entry_id: str, state: outbox.EntryState, reason: str = "") -> bool:
-        """Confirm or reject an entry."""
+    def record_sync(
+        self, settled: list[tuple[str, outbox.EntryState, str]], sent: list[int]
+    ) -> None:
+        """In one transaction: entries confirmed or rejected, and entries handed to the broker."""
 
     def requeue(self) -> int:
         """In-flight entries are pending again."""
@@ -114,6 +113,8 @@ class SyncLink:
         self._events: queue.SimpleQueue[m.Event | None] = queue.SimpleQueue()
         self._pending_rpc: dict[bytes, Future[wire.RpcResponse]] = {}
         self._payloads: dict[str, UnsentEntry] = {}  # loaded, not yet settled: resends reuse them
+        self._settles: list[tuple[str, outbox.EntryState, str]] = []  # written once per pass
+        self._sent: list[int] = []
         # The sync thread's own requests (pull, refresh): it cannot wait for an answer that
         # its own network loop must receive, so each is a deadline and what to do with it.
         self._calls: dict[bytes, tuple[float, Callable[[wire.RpcResponse | None], m.Event]]] = {}
@@ -313,8 +314,19 @@ class SyncLink:
         deadline = self.machine.next_deadline()
         if deadline is not None and deadline <= now:
             events.append(m.Timer(now))
-        for event in events:
+        for event in _grouped(events):
             self._feed(event)
+        self._flush()
+
+    def _flush(self) -> None:
+        """Write what this pass settled and sent, in one commit (not one per message)."""
+        if self._settles or self._sent:
+            settles, sent = self._settles, self._sent
+            self._settles, self._sent = [], []
+            try:
+                self.port.record_sync(settles, sent)
+            except StorageError as exc:  # unsaved settles come back: the entries are resent
+                log.error("storage failed recording acks (%s); they will be asked again", exc)
 
     def _feed(self, event: m.Event) -> None:
         pending: list[m.Event] = [event]
@@ -339,6 +351,7 @@ class SyncLink:
         if isinstance(action, m.Connect):
             self._connect()
         elif isinstance(action, m.Load):
+            self._flush()  # what was settled must not be loaded as unsent again
             rows, unsent = self.port.unsent_after(action.after, action.limit)
             self._payloads.update({row.id: row for row in rows})
             entries = tuple(m.OutboxEntry(row.seq, row.id) for row in rows)
@@ -346,9 +359,10 @@ class SyncLink:
         elif isinstance(action, m.Send):
             self._send(action)
         elif isinstance(action, m.Settle):
-            self.port.settle_entry(action.id, SETTLED[action.status], action.reason)
+            self._settles.append((action.id, SETTLED[action.status], action.reason))
             self._payloads.pop(action.id, None)
         elif isinstance(action, m.Requeue):
+            self._flush()
             self.port.requeue()
         elif isinstance(action, m.PublishStatus):
             status = wire.Status("online", action.unsent, time.strftime("%Y-%m-%dT%H:%M:%S"))
@@ -365,7 +379,7 @@ class SyncLink:
         return None
 
     def _send(self, action: m.Send) -> None:
-        self.port.mark_sent([e.seq for e in action.entries])
+        self._sent.extend(e.seq for e in action.entries)
         for entry in action.entries:
             row = self._payloads.get(entry.id)
             if row is None:  # loaded before a restart of the link's memory: read it again
@@ -416,6 +430,7 @@ class SyncLink:
         return self._call("refresh", {}, done)
 
     def _goodbye(self) -> None:
+        self._flush()
         if self._connected:
             status = wire.Status("offline", self.machine.unsent, time.strftime("%Y-%m-%dT%H:%M:%S"))
             info = self.client.publish(
@@ -428,3 +443,16 @@ class SyncLink:
             while not info.is_published() and time.monotonic() < deadline:
                 self.client.loop(timeout=0.05)
         self.client.disconnect()
+
+
+def _grouped(events: list[m.Event]) -> list[m.Event]:
+    """Consecutive acks become one AcksReceived: settled together, refilled once."""
+    out: list[m.Event] = []
+    for event in events:
+        if isinstance(event, m.AckReceived) and out and isinstance(out[-1], m.AckReceived):
+            out[-1] = m.AcksReceived((out[-1], event), event.now)
+        elif isinstance(event, m.AckReceived) and out and isinstance(out[-1], m.AcksReceived):
+            out[-1] = m.AcksReceived((*out[-1].acks, event), event.now)
+        else:
+            out.append(event)
+    return out

@@ -111,6 +111,14 @@ class AckReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class AcksReceived:
+    """Several acks that arrived together: settled together, then one refill."""
+
+    acks: tuple[AckReceived, ...]
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
 class Timer:
     """A deadline passed."""
 
@@ -142,7 +150,8 @@ class Refreshed:
 
 
 Event = (
-    Start | Connected | ConnectFailed | Disconnected | Pending | Loaded | AckReceived | Timer
+    Start | Connected | ConnectFailed | Disconnected | Pending | Loaded | AckReceived
+    | AcksReceived | Timer
     | BeaconSeen | Pulled | Refreshed
 )  # fmt: skip
 
@@ -342,9 +351,13 @@ class SyncMachine:
         self._settle_state(event.now, out)
 
     def _ack(self, event: AckReceived, out: list[Action]) -> None:
-        out.append(Settle(event.id, event.status, event.reason))
-        if self.in_flight.pop(event.id, None) is not None:
-            self.unsent = max(self.unsent - 1, 0)
+        self._acks(AcksReceived((event,), event.now), out)
+
+    def _acks(self, event: AcksReceived, out: list[Action]) -> None:
+        for ack in event.acks:
+            out.append(Settle(ack.id, ack.status, ack.reason))
+            if self.in_flight.pop(ack.id, None) is not None:
+                self.unsent = max(self.unsent - 1, 0)
         if self.state in ONLINE:
             self._fill(out)
             self._settle_state(event.now, out)
@@ -442,6 +455,7 @@ _EVERYWHERE_ONLINE: dict[type, _Handler] = {
     Pending: SyncMachine._pending,
     Loaded: SyncMachine._loaded,
     AckReceived: SyncMachine._ack,
+    AcksReceived: SyncMachine._acks,
     Timer: SyncMachine._timer,
     Disconnected: SyncMachine._disconnected,
     BeaconSeen: SyncMachine._beacon,
@@ -450,6 +464,7 @@ _WHILE_AWAY: dict[type, _Handler] = {
     Pending: SyncMachine._pending,
     Loaded: SyncMachine._loaded,
     AckReceived: SyncMachine._ack,  # acks delivered before the drop
+    AcksReceived: SyncMachine._acks,
     Timer: SyncMachine._timer,
     BeaconSeen: SyncMachine._beacon,
     Pulled: SyncMachine._late_refresh,

@@ -117,3 +117,14 @@ def test_rpc_without_an_answer_times_out_to_none(shop: tuple[Register, SyncLink]
     started = time.monotonic()
     assert link.request("price_cart", {"lines": []}, timeout=0.3) is None
     assert time.monotonic() - started < 1.0
+
+
+def test_consecutive_acks_are_grouped_for_one_commit() -> None:
+    from appliance.sync import machine as m
+    from appliance.sync.link import _grouped
+
+    acks = [m.AckReceived(f"id-{n}", "accepted", "", 1.0) for n in range(3)]
+    timer = m.Timer(1.0)
+    grouped = _grouped([acks[0], acks[1], timer, acks[2]])
+    assert grouped == [m.AcksReceived((acks[0], acks[1]), 1.0), timer, acks[2]]
+    assert _grouped([*acks]) == [m.AcksReceived(tuple(acks), 1.0)]

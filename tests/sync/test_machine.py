@@ -189,6 +189,16 @@ class SyncModel(RuleBasedStateMachine):
         ident, answer, reason = self.world.to_register.popleft()
         self.world.feed(m.AckReceived(ident, answer, reason, self.world.now))
 
+    @precondition(lambda self: len(self.world.to_register) >= 2)
+    @rule(count=st.integers(2, 5))
+    def acks_arrive_together(self, count: int) -> None:
+        world = self.world
+        acks = []
+        while world.to_register and len(acks) < count:
+            ident, answer, reason = world.to_register.popleft()
+            acks.append(m.AckReceived(ident, answer, reason, world.now))
+        world.feed(m.AcksReceived(tuple(acks), world.now))
+
     @precondition(lambda self: bool(self.world.to_register))
     @rule()
     def ack_lost(self) -> None:
