@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         broker=replace(config.broker, url=f"mqtt://127.0.0.1:{port}"),
     )
     db_url = f"sqlite:///{(var / 'backoffice.db').resolve()}"
-    with Mosquitto(var / "mosquitto", port=port, persistence=True) as broker:
+    with Mosquitto(
+        var / "mosquitto", port=port, persistence=True, max_queued_messages=100_000
+    ) as broker:  # see config/broker
         print(f"broker      {broker.url} (files in {var / 'mosquitto'})")
         load_catalog(Database(db_url), config.register.store, config,
                      DEMO_DIR / "catalog.toml", datetime.now(UTC))  # fmt: skip
