@@ -109,12 +109,18 @@ class _Refused:
         return Ack(self.id, self.seq, "rejected", self.reason)
 
 
-def _stored_reason(tx: Tx, store: str, register: str, entry_id: str) -> str | None:
-    """Why this register's entry was rejected before, if it was."""
-    reason = tx.scalar(
-        "SELECT reason FROM rejected WHERE store = ? AND register = ? AND id = ?",
-        (store, register, entry_id),
-    )
+def _stored_reason(
+    tx: Tx, store: str, register: str, entry_id: str, in_chain_only: bool = False
+) -> str | None:
+    """Why this register's entry was rejected before, if it was.
+
+    With `in_chain_only`, only a rejection of a well-formed entry counts: a garbled or
+    foreign copy that came first must not decide the fate of the register's own entry.
+    """
+    query = "SELECT reason FROM rejected WHERE store = ? AND register = ? AND id = ?"
+    if in_chain_only:
+        query += " AND in_chain = 1"
+    reason = tx.scalar(query, (store, register, entry_id))
     return None if reason is None else str(reason)
 
 
@@ -128,7 +134,15 @@ def _store_rejection(
                            "seq": refused.seq, "kind": where.kind, "reason": refused.reason,
                            "in_chain": int(in_chain), "payload": payload[: wire.MAX_PAYLOAD],
                            "at": now.isoformat()},
-              "(store, register, id) DO NOTHING")  # fmt: skip
+              _IN_CHAIN_WINS if in_chain else "(store, register, id) DO NOTHING")  # fmt: skip
+
+
+_IN_CHAIN_WINS = (
+    "(store, register, id) DO UPDATE SET seq = excluded.seq, kind = excluded.kind, "
+    "reason = excluded.reason, in_chain = excluded.in_chain, payload = excluded.payload, "
+    "at = excluded.at"
+)
+"""A rejection of the register's own well-formed entry replaces a garbled copy's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +267,7 @@ class Consumer:
             # never "duplicate" to a register whose entry was not stored: it would drop it
             taken = "id: already used by an entry of another register"
             return Ack(envelope.id, envelope.seq, "rejected", taken)
-        reason = _stored_reason(tx, envelope.store, envelope.register, envelope.id)
+        reason = _stored_reason(tx, envelope.store, envelope.register, envelope.id, True)
         return None if reason is None else Ack(envelope.id, envelope.seq, "rejected", reason)
 
     def _reject_outside_chain(self, refused: _Refused, payload: bytes, now: datetime) -> Ack:
