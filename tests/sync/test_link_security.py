@@ -6,6 +6,7 @@ Mosquitto requiring the password or the client certificate.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -55,6 +56,30 @@ def till(tmp_path: Path, broker_url: str, broker_keys: str) -> Register:
     return register
 
 
+@contextlib.contextmanager
+def linked(register: Register, acker: Acker | None = None) -> Iterator[SyncLink]:
+    """The register's link running for the block; everything closed after."""
+    link = SyncLink(register.config, register)
+    register.on_commit = link.notify_committed
+    link.start()
+    try:
+        yield link
+    finally:
+        link.stop()
+        if acker is not None:
+            acker.close()
+        register.io.close()
+        register.storage.close()
+
+
+def drains_through(register: Register, acker: Acker) -> None:
+    """A sale made now reaches the acker and is confirmed."""
+    with linked(register, acker) as link:
+        sale = sell(register)
+        assert wait_for(lambda: register.status().unsent == 0), link.status()
+        assert sale in acker.seen
+
+
 def sell(register: Register) -> str:
     register.add_sku("cola")
     register.add_tender(Tender.cash(Money(5_00, "CAD")))
@@ -83,18 +108,7 @@ def test_a_register_logs_in_with_the_password_in_its_file(
     acker = Acker(
         password_broker, setup=lambda p: p.client.username_pw_set("acker", "acker-secret")
     )
-    link = SyncLink(register.config, register)
-    register.on_commit = link.notify_committed
-    link.start()
-    try:
-        sale = sell(register)
-        assert wait_for(lambda: register.status().unsent == 0), link.status()
-        assert sale in acker.seen
-    finally:
-        link.stop()
-        acker.close()
-        register.io.close()
-        register.storage.close()
+    drains_through(register, acker)
 
 
 def test_a_wrong_password_keeps_the_register_selling_offline(
@@ -104,18 +118,11 @@ def test_a_wrong_password_keeps_the_register_selling_offline(
     secret.write_text("not-it\n")
     register = till(tmp_path, password_broker.url,
                     f'username = "s1-r1"\npassword_file = "{secret}"\n')  # fmt: skip
-    link = SyncLink(register.config, register)
-    register.on_commit = link.notify_committed
-    link.start()
-    try:
+    with linked(register) as link:
         sell(register)
         assert wait_for(lambda: "not authorised" in password_broker.log_text().lower()
                         or "not authorized" in password_broker.log_text().lower(), 5)  # fmt: skip
         assert link.status().state == "offline" and register.status().unsent == 1
-    finally:
-        link.stop()
-        register.io.close()
-        register.storage.close()
 
 
 def test_tls_with_a_client_certificate(tmp_path: Path, pki: Path) -> None:
@@ -136,16 +143,4 @@ def test_tls_with_a_client_certificate(tmp_path: Path, pki: Path) -> None:
                                  keyfile=str(pki / "client.key"),
                                  tls_version=ssl.PROTOCOL_TLS_CLIENT)  # fmt: skip
 
-        acker = Acker(broker, setup=tls)
-        link = SyncLink(register.config, register)
-        register.on_commit = link.notify_committed
-        link.start()
-        try:
-            sale = sell(register)
-            assert wait_for(lambda: register.status().unsent == 0), link.status()
-            assert sale in acker.seen
-        finally:
-            link.stop()
-            acker.close()
-            register.io.close()
-            register.storage.close()
+        drains_through(register, Acker(broker, setup=tls))
