@@ -1,5 +1,9 @@
 """Application services: the one API the touchscreen and the CLI call.
 
+Split in three: `register_core` (state, storage plumbing, rules, who is logged in),
+`register_backroom` (till, time clock, shift, the sync link's side) and this module
+(session, cart, paying, what was sold), which is the one to import.
+
 The register holds the cashier's session, the cart and the tenders in memory;
 everything completed goes to storage in one write transaction before any
 method returns. Pricing always runs on the storage thread against one
@@ -18,180 +22,55 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
-from appliance import pins
-from appliance.catalog_file import parse_store
-from appliance.config import Config
 from appliance.domain import codec
 from appliance.domain.cart import Cart, Discount, WeightSource
 from appliance.domain.catalog import Product
 from appliance.domain.errors import DiscountOverCap
-from appliance.domain.money import Money, total
-from appliance.domain.pan import contains_card_number
+from appliance.domain.money import total
 from appliance.domain.pricing import PricedCart, price_cart
 from appliance.domain.rules import StoreRules
 from appliance.domain.sale import Sale, SaleHeader, complete
 from appliance.domain.tender import BALANCE_KINDS, Tender, TenderKind
-from appliance.domain.till import CashDrop, Till, TillClose
-from appliance.domain.timeclock import ClockAction, Punch
-from appliance.settings import tax_table
-from appliance.shift import ShiftReport, build_report
+from appliance.register_backroom import Backroom
+from appliance.register_core import (
+    CompletedSale,
+    NeedsConnection,
+    NeedsManager,
+    NotLoggedIn,
+    RegisterError,
+    SaleRecorded,
+    Status,
+    WeightRequired,
+    WrongPin,
+)
 from appliance.store import cache, local, outbox
-from appliance.store.cache import Campaigns
 from appliance.store.errors import StorageTimeout
-from appliance.store.executor import StorageThread
-from appliance.store.lmdb_env import Storage, Txn
+from appliance.store.lmdb_env import Txn
 from appliance.store.local import Cashier
-from appliance.store.outbox import EntryState, OutboxEntry, Queue, UnsentEntry
-from appliance.sync.wire import decode_envelope
+from appliance.store.outbox import OutboxEntry
 
-T = TypeVar("T")
-MANAGER = "manager"
-
-
-class RegisterError(Exception):
-    """A refusal the cashier sees, in words they can act on."""
-
-
-class NotLoggedIn(RegisterError):
-    """Nobody is logged in."""
-
-
-class WrongPin(RegisterError):
-    """The PIN does not match."""
-
-
-class NeedsManager(RegisterError):
-    """The action needs a manager's PIN; the message says why."""
+# The errors and records the services raise and return live in register_core; they are
+# part of this module's API.
+__all__ = [
+    "CompletedSale",
+    "NeedsConnection",
+    "NeedsManager",
+    "NotLoggedIn",
+    "Register",
+    "RegisterError",
+    "SaleRecorded",
+    "Status",
+    "WeightRequired",
+    "WrongPin",
+]
 
 
-class NeedsConnection(RegisterError):
-    """The feature needs the back office, which cannot be reached."""
-
-
-class SaleRecorded(RegisterError):
-    """A sale whose save timed out was recorded after all; its cart is cleared."""
-
-    def __init__(self, done: CompletedSale) -> None:
-        super().__init__(
-            f"the last sale ({done.sale.total}) was saved after all: it is paid, "
-            "and its receipt is in the print queue"
-        )
-        self.done = done
-
-
-class WeightRequired(RegisterError):
-    """A weighed product was scanned: the weight screen must come up."""
-
-    def __init__(self, product: Product) -> None:
-        super().__init__(f"{product.name} is sold by weight: weigh it or pick a preset")
-        self.product = product
-
-
-@dataclass(frozen=True, slots=True)
-class CompletedSale:
-    """A committed sale, its outbox place and its receipt's print job."""
-
-    sale: Sale
-    seq: int
-    print_job: int
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    """What `appliance status` and the header show."""
-
-    store: str
-    register: str
-    cashier: str | None
-    unsent: int
-    rejected: int
-    last_seq: int
-    sync: dict[str, dict[str, Any]]
-
-
-class Register:
+class Register(Backroom):
     """The register's services; see the module docstring."""
-
-    def __init__(
-        self,
-        config: Config,
-        storage: Storage,
-        io: StorageThread,
-        clock: Callable[[], datetime],
-        new_id: Callable[[], str],
-        online: Callable[[], bool] = lambda: False,
-    ) -> None:
-        self.config, self.storage, self.io = config, storage, io
-        self.clock, self.new_id, self.online = clock, new_id, online
-        self.queue = Queue(config.register.store, config.register.id)
-        self.currency = config.register.currency
-        self.cashier: Cashier | None = None
-        self.cart = Cart()
-        self.tenders: list[Tender] = []
-        self._uncertain: str | None = None  # id of a sale whose save timed out
-        self.on_commit: Callable[[int], None] | None = None  # the sync link's notify_committed
-        self._campaigns: tuple[int, Campaigns] | None = None
-        self._products: dict[str, Product] = {}  # decoded per cache version (storage thread)
-        self._wrong_pins = 0
-        self._locked_until = 0.0
-
-    # --- plumbing -------------------------------------------------------------------
-
-    def _read(self, fn: Callable[[Txn], T], what: str = "reading") -> T:
-        def run() -> T:
-            with self.storage.read() as txn:
-                return fn(txn)
-
-        return self.io.call(run, what)
-
-    def _write(self, fn: Callable[[Txn], T], what: str = "saving") -> T:
-        return self.io.call(lambda: self.storage.write(fn), what)
-
-    def rules(self, txn: Txn) -> StoreRules:
-        """The store's rules over this snapshot (campaigns memoised per cache version)."""
-        version = cache.cache_version(txn, self.storage)
-        if self._campaigns is None or self._campaigns[0] != version:
-            self._campaigns = (version, cache.read_campaigns(txn, self.storage, self.currency))
-            self._products = {}
-        campaigns = self._campaigns[1]
-        catalog = cache.cached_catalog(txn, self.storage, self.currency, campaigns, self._products)
-        return StoreRules(
-            catalog=catalog,
-            tax=campaigns.tax or tax_table(self.config),
-            promotions=campaigns.promotions,
-            max_discount_percent=self.config.discounts.max_percent,
-            cash_increment=self.config.cash.rounding_increment,
-            loyalty=campaigns.loyalty,
-            limits=campaigns.limits,
-        )
-
-    def _who(self) -> Cashier:
-        """The logged-in cashier, after settling any sale whose save timed out."""
-        if self._uncertain is not None:
-            self._settle_uncertain(self._uncertain)
-        if self.cashier is None:
-            raise NotLoggedIn("log in first")
-        return self.cashier
-
-    def _settle_uncertain(self, sale_id: str) -> None:
-        def run(txn: Txn) -> CompletedSale | None:
-            entry = outbox.find(txn, self.storage, self.queue, sale_id)
-            if entry is None:
-                return None
-            jobs = [j["number"] for j in local.print_jobs(txn, self.storage, pending_only=False)
-                    if j["ref"] == sale_id]  # fmt: skip
-            return CompletedSale(self._sale_of(txn, entry), entry.seq, jobs[0] if jobs else 0)
-
-        done = self._read(run, "checking the last sale")  # runs after the queued commit
-        self._uncertain = None
-        if done is not None:
-            self.cart, self.tenders = Cart(), []
-            raise SaleRecorded(done)
 
     # --- session ----------------------------------------------------------------------
 
@@ -208,19 +87,6 @@ class Register:
             raise WrongPin(f"wrong PIN for {cashier_id}")
         self._wrong_pins = 0
         self.cashier = found
-        return found
-
-    def _check(self, pin: str, which: Callable[[Cashier], bool]) -> Cashier | None:
-        candidates = [c for c in self._read(lambda t: local.cashiers(t, self.storage)) if which(c)]
-        return next((c for c in candidates if pins.check_pin(pin, c.pin)), None)
-
-    def manager(self, pin: str | None, why: str) -> Cashier:
-        """The manager whose PIN this is, or NeedsManager saying why one is needed."""
-        if pin is None:
-            raise NeedsManager(f"{why}: a manager's PIN is needed")
-        found = self._check(pin, lambda c: c.role == MANAGER)
-        if found is None:
-            raise NeedsManager(f"{why}: that is not a manager's PIN")
         return found
 
     def logout(self) -> str | None:
@@ -417,138 +283,6 @@ class Register:
         current = local.till(txn, self.storage, self.queue.register, self.currency)
         local.put_till(txn, self.storage, self.queue.register, current.cash_sale(cash))
 
-    def _sale_of(self, txn: Txn, entry: OutboxEntry) -> Sale:
-        body = decode_envelope(outbox.payload(txn, self.storage, entry.key)).body
-        return codec.from_data(Sale, body, str(body.get("currency")))
-
-    # --- till, time clock, shift ----------------------------------------------------------
-
-    def till(self) -> Till:
-        """The till as it stands."""
-        return self._read(lambda t: local.till(t, self.storage, self.queue.register, self.currency))
-
-    def open_till(self, opening_float: Money) -> Till:
-        """Count the float in at the start of a shift."""
-        self._who()
-
-        def run(txn: Txn) -> Till:
-            opened = local.till(txn, self.storage, self.queue.register, self.currency).open(
-                opening_float
-            )
-            local.put_till(txn, self.storage, self.queue.register, opened)
-            return opened
-
-        return self._write(run, "opening the till")
-
-    def _record(self, kind: str, body: dict[str, Any], summary: dict[str, Any],
-                txn: Txn, now: datetime) -> None:  # fmt: skip
-        outbox.append(txn, self.storage, self.queue, entry_id=self.new_id(), kind=kind, at=now,
-                      body=body, summary=summary)  # fmt: skip
-
-    def cash_drop(self, amount: Money, bag: str) -> CashDrop:
-        """Take cash from the drawer to the safe; sent to the back office like a sale."""
-        cashier, now = self._who(), self.clock()
-
-        def run(txn: Txn) -> CashDrop:
-            current = local.till(txn, self.storage, self.queue.register, self.currency)
-            after, drop = current.drop(cashier.id, amount, bag, now)
-            local.put_till(txn, self.storage, self.queue.register, after)
-            body = {**codec.to_data(drop), "currency": self.currency}
-            self._record("cashdrop", body, {"total": amount.minor, "bag": bag}, txn, now)
-            return drop
-
-        drop = self._write(run, "recording the cash drop")
-        self._committed()
-        return drop
-
-    def close_till(self, counted: Money) -> TillClose:
-        """Count out the till: over or short."""
-        self._who()
-
-        def run(txn: Txn) -> TillClose:
-            current = local.till(txn, self.storage, self.queue.register, self.currency)
-            closed, result = current.close(counted)
-            local.put_till(txn, self.storage, self.queue.register, closed)
-            return result
-
-        return self._write(run, "closing the till")
-
-    def no_sale(self, manager_pin: str | None, reason: str) -> Cashier:
-        """Approve opening the drawer without a sale; recorded and sent like a sale."""
-        cashier = self._who()
-        manager = self.manager(manager_pin, "opening the drawer without a sale")
-        if contains_card_number(reason):
-            raise RegisterError("the reason looks like a card number; it is never stored")
-        now = self.clock()
-        body = {"cashier": cashier.id, "manager": manager.id, "reason": reason,
-                "at": now.isoformat()}  # fmt: skip
-        self._write(lambda t: self._record("nosale", body, {"reason": reason}, t, now),
-                    "recording the drawer opening")  # fmt: skip
-        self._committed()
-        return manager
-
-    def prune_history(self) -> int:
-        """Drop confirmed entries older than `storage.history_days` (never unconfirmed ones)."""
-        cutoff = self.clock() - timedelta(days=self.config.storage.history_days)
-        return self._write(lambda t: outbox.prune(t, self.storage, self.queue, cutoff), "pruning")
-
-    def punch(self, action: ClockAction) -> Punch:
-        """A time clock punch for the logged-in cashier."""
-        cashier, now = self._who(), self.clock()
-
-        def run(txn: Txn) -> Punch:
-            clock, punched = local.time_clock(txn, self.storage, cashier.id).punch(action, now)
-            local.put_time_clock(txn, self.storage, clock)
-            self._record("timeclock", codec.to_data(punched), {"action": action.value}, txn, now)
-            return punched
-
-        punched = self._write(run, "recording the punch")
-        self._committed()
-        return punched
-
-    def shift_report(self, close: bool = False, manager_pin: str | None = None) -> ShiftReport:
-        """X report (running) or, with a manager, Z report (closes the shift)."""
-        self._who()
-        if close:
-            self.manager(manager_pin, "closing the shift")
-        now = self.clock()
-
-        def run(txn: Txn) -> ShiftReport:
-            name = f"shift/{self.queue.store}/{self.queue.register}"
-            shift = local.local_record(txn, self.storage, name) or {
-                "number": 1, "opened_at": now.isoformat(), "first_seq": 1}  # fmt: skip
-            sales, drops, reasons = self._shift_entries(txn, int(shift["first_seq"]))
-            report = build_report(int(shift["number"]), str(shift["opened_at"]), self.currency,
-                                  sales, drops, outbox.unsent_count(txn, self.storage, self.queue),
-                                  reasons, closed=close)  # fmt: skip
-            if close:
-                last_seq, _ = outbox.head(txn, self.storage, self.queue)
-                z_name = f"z/{name}/{report.number}"
-                local.put_local_record(txn, self.storage, z_name, report.lines())
-                after = {"number": report.number + 1, "opened_at": now.isoformat(),
-                         "first_seq": last_seq + 1}  # fmt: skip
-                local.put_local_record(txn, self.storage, name, after)
-            return report
-
-        return self._write(run, "building the shift report")
-
-    def _shift_entries(
-        self, txn: Txn, first_seq: int
-    ) -> tuple[list[Sale], list[CashDrop], list[str]]:
-        sales: list[Sale] = []
-        drops: list[CashDrop] = []
-        for entry in outbox.entries(txn, self.storage, self.queue, newest_first=True):
-            if entry.seq < first_seq:
-                break
-            body = decode_envelope(outbox.payload(txn, self.storage, entry.key)).body
-            if entry.kind == "sale":
-                sales.append(codec.from_data(Sale, body, self.currency))
-            elif entry.kind == "cashdrop":
-                fields = {k: v for k, v in body.items() if k != "currency"}
-                drops.append(codec.from_data(CashDrop, fields, self.currency))
-        rejected = outbox.entries(txn, self.storage, self.queue, index="rejected")
-        return sales, drops, [f"{e.kind} {e.id}: {e.reason}" for e in rejected]
-
     # --- what is waiting, what was sold -----------------------------------------------------
 
     def pending(self, limit: int = 200) -> list[OutboxEntry]:
@@ -601,85 +335,3 @@ class Register:
                           cache.sync_status(txn, self.storage))  # fmt: skip
 
         return self._read(run, "reading the status")
-
-    # --- the sync link's side (appliance.sync.link.OutboxPort) --------------------------------
-
-    def unsent_after(self, after: int, limit: int) -> tuple[list[UnsentEntry], int]:
-        """Unsent entries after a sequence number, with their bytes, and the unsent count."""
-
-        def run(txn: Txn) -> tuple[list[UnsentEntry], int]:
-            rows = outbox.unsent_after(txn, self.storage, self.queue, after, limit)
-            return rows, outbox.unsent_count(txn, self.storage, self.queue)
-
-        return self._read(run, "loading the outbox")
-
-    def record_sync(self, settled: list[tuple[str, EntryState, str]], sent: list[int]) -> None:
-        """One commit for a sync pass: entries handed to the broker, entries acked."""
-        keys, now = [self.queue.key(s) for s in sent], self.clock()
-
-        def run(txn: Txn) -> None:
-            outbox.mark_sent(txn, self.storage, self.queue, keys, now)
-            for entry_id, state, reason in settled:
-                outbox.mark_settled(txn, self.storage, self.queue, entry_id, state, now, reason)
-
-        self._write(run, "recording acks")
-
-    def requeue(self) -> int:
-        """After a dropped link: in-flight entries are pending again."""
-        return self._write(lambda t: outbox.requeue_in_flight(t, self.storage, self.queue))
-
-    def catalog_version(self) -> int:
-        """The back office's catalogue version the cache holds (0: never synced)."""
-        raw = self._read(lambda t: cache.setting(t, self.storage, "catalog_version"))
-        return int(raw) if raw is not None else 0
-
-    def apply_catalog_changes(self, result: dict[str, Any]) -> int | None:
-        """Apply a `changes_since` answer to the cache; the version now held (None: nothing)."""
-        if not result:
-            return None
-        version = int(result["version"])
-        data = parse_store(result["catalog"], currency=self.currency)
-        now = self.clock()
-
-        def run(txn: Txn) -> None:
-            cache.replace_catalog(txn, self.storage, data, now=now, duration_s=0.0,
-                                  version=str(version), tax=result.get("tax"))  # fmt: skip
-            cache.put_setting(txn, self.storage, "catalog_version", version)
-            cache.put_setting(txn, self.storage, "store", result.get("settings", {}))
-
-        self._write(run, "updating the catalogue")
-        return version
-
-    def apply_refresh(self, result: dict[str, Any]) -> bool:
-        """Replace cached customers and balances, only while nothing is unsent (else False)."""
-        customers = list(result.get("customers", []))
-        balances = [(b["kind"], b["account"], int(b["amount"])) for b in result.get("balances", [])]
-        now = self.clock()
-
-        def run(txn: Txn) -> bool:
-            if outbox.unsent_count(txn, self.storage, self.queue):
-                return False  # a sale slipped in: its deductions must not be overwritten
-            cache.replace_customers(txn, self.storage, customers, balances, now=now,
-                                    duration_s=0.0, version="refresh")  # fmt: skip
-            return True
-
-        return self._write(run, "refreshing customers and balances")
-
-    def _committed(self) -> None:
-        """Tell whoever listens (the sync link) that the outbox grew."""
-        if self.on_commit is not None:
-            self.on_commit(self._read(lambda t: outbox.unsent_count(t, self.storage, self.queue)))
-
-    def settle_entry(self, entry_id: str, state: EntryState, reason: str = "") -> bool:
-        """Mark an entry confirmed or rejected (the sync link calls this on an ack)."""
-        now = self.clock()
-        return self._write(
-            lambda t: outbox.mark_settled(t, self.storage, self.queue, entry_id, state, now, reason)
-        )
-
-    def needs_server(self, feature: str) -> None:
-        """Returns, server history and the integrated terminal live on the back office."""
-        raise NeedsConnection(
-            f"{feature}: needs a connection to the back office"
-            + ("" if self.online() else "; the register is offline right now")
-        )

@@ -1,0 +1,200 @@
+"""The register services' core: state, storage plumbing, rules, who is logged in.
+
+See `appliance.register` for the services themselves; this module holds what
+every part of them shares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from appliance import pins
+from appliance.config import Config
+from appliance.domain import codec
+from appliance.domain.cart import Cart
+from appliance.domain.catalog import Product
+from appliance.domain.rules import StoreRules
+from appliance.domain.sale import Sale
+from appliance.domain.tender import Tender
+from appliance.settings import tax_table
+from appliance.store import cache, local, outbox
+from appliance.store.cache import Campaigns
+from appliance.store.executor import StorageThread
+from appliance.store.lmdb_env import Storage, Txn
+from appliance.store.local import Cashier
+from appliance.store.outbox import OutboxEntry, Queue
+from appliance.sync.wire import decode_envelope
+
+T = TypeVar("T")
+MANAGER = "manager"
+
+
+class RegisterError(Exception):
+    """A refusal the cashier sees, in words they can act on."""
+
+
+class NotLoggedIn(RegisterError):
+    """Nobody is logged in."""
+
+
+class WrongPin(RegisterError):
+    """The PIN does not match."""
+
+
+class NeedsManager(RegisterError):
+    """The action needs a manager's PIN; the message says why."""
+
+
+class NeedsConnection(RegisterError):
+    """The feature needs the back office, which cannot be reached."""
+
+
+class SaleRecorded(RegisterError):
+    """A sale whose save timed out was recorded after all; its cart is cleared."""
+
+    def __init__(self, done: CompletedSale) -> None:
+        super().__init__(
+            f"the last sale ({done.sale.total}) was saved after all: it is paid, "
+            "and its receipt is in the print queue"
+        )
+        self.done = done
+
+
+class WeightRequired(RegisterError):
+    """A weighed product was scanned: the weight screen must come up."""
+
+    def __init__(self, product: Product) -> None:
+        super().__init__(f"{product.name} is sold by weight: weigh it or pick a preset")
+        self.product = product
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedSale:
+    """A committed sale, its outbox place and its receipt's print job."""
+
+    sale: Sale
+    seq: int
+    print_job: int
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """What `appliance status` and the header show."""
+
+    store: str
+    register: str
+    cashier: str | None
+    unsent: int
+    rejected: int
+    last_seq: int
+    sync: dict[str, dict[str, Any]]
+
+
+class RegisterCore:
+    """State and plumbing shared by the register's services (see `appliance.register`)."""
+
+    def __init__(
+        self,
+        config: Config,
+        storage: Storage,
+        io: StorageThread,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+        online: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.config, self.storage, self.io = config, storage, io
+        self.clock, self.new_id, self.online = clock, new_id, online
+        self.queue = Queue(config.register.store, config.register.id)
+        self.currency = config.register.currency
+        self.cashier: Cashier | None = None
+        self.cart = Cart()
+        self.tenders: list[Tender] = []
+        self._uncertain: str | None = None  # id of a sale whose save timed out
+        self.on_commit: Callable[[int], None] | None = None  # the sync link's notify_committed
+        self._campaigns: tuple[int, Campaigns] | None = None
+        self._products: dict[str, Product] = {}  # decoded per cache version (storage thread)
+        self._wrong_pins = 0
+        self._locked_until = 0.0
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def _read(self, fn: Callable[[Txn], T], what: str = "reading") -> T:
+        def run() -> T:
+            with self.storage.read() as txn:
+                return fn(txn)
+
+        return self.io.call(run, what)
+
+    def _write(self, fn: Callable[[Txn], T], what: str = "saving") -> T:
+        return self.io.call(lambda: self.storage.write(fn), what)
+
+    def rules(self, txn: Txn) -> StoreRules:
+        """The store's rules over this snapshot (campaigns memoised per cache version)."""
+        version = cache.cache_version(txn, self.storage)
+        if self._campaigns is None or self._campaigns[0] != version:
+            self._campaigns = (version, cache.read_campaigns(txn, self.storage, self.currency))
+            self._products = {}
+        campaigns = self._campaigns[1]
+        catalog = cache.cached_catalog(txn, self.storage, self.currency, campaigns, self._products)
+        return StoreRules(
+            catalog=catalog,
+            tax=campaigns.tax or tax_table(self.config),
+            promotions=campaigns.promotions,
+            max_discount_percent=self.config.discounts.max_percent,
+            cash_increment=self.config.cash.rounding_increment,
+            loyalty=campaigns.loyalty,
+            limits=campaigns.limits,
+        )
+
+    def _who(self) -> Cashier:
+        """The logged-in cashier, after settling any sale whose save timed out."""
+        if self._uncertain is not None:
+            self._settle_uncertain(self._uncertain)
+        if self.cashier is None:
+            raise NotLoggedIn("log in first")
+        return self.cashier
+
+    def _settle_uncertain(self, sale_id: str) -> None:
+        def run(txn: Txn) -> CompletedSale | None:
+            entry = outbox.find(txn, self.storage, self.queue, sale_id)
+            if entry is None:
+                return None
+            jobs = [j["number"] for j in local.print_jobs(txn, self.storage, pending_only=False)
+                    if j["ref"] == sale_id]  # fmt: skip
+            return CompletedSale(self._sale_of(txn, entry), entry.seq, jobs[0] if jobs else 0)
+
+        done = self._read(run, "checking the last sale")  # runs after the queued commit
+        self._uncertain = None
+        if done is not None:
+            self.cart, self.tenders = Cart(), []
+            raise SaleRecorded(done)
+
+    def _check(self, pin: str, which: Callable[[Cashier], bool]) -> Cashier | None:
+        candidates = [c for c in self._read(lambda t: local.cashiers(t, self.storage)) if which(c)]
+        return next((c for c in candidates if pins.check_pin(pin, c.pin)), None)
+
+    def manager(self, pin: str | None, why: str) -> Cashier:
+        """The manager whose PIN this is, or NeedsManager saying why one is needed."""
+        if pin is None:
+            raise NeedsManager(f"{why}: a manager's PIN is needed")
+        found = self._check(pin, lambda c: c.role == MANAGER)
+        if found is None:
+            raise NeedsManager(f"{why}: that is not a manager's PIN")
+        return found
+
+    def _sale_of(self, txn: Txn, entry: OutboxEntry) -> Sale:
+        body = decode_envelope(outbox.payload(txn, self.storage, entry.key)).body
+        return codec.from_data(Sale, body, str(body.get("currency")))
+
+    def _committed(self) -> None:
+        """Tell whoever listens (the sync link) that the outbox grew."""
+        if self.on_commit is not None:
+            self.on_commit(self._read(lambda t: outbox.unsent_count(t, self.storage, self.queue)))
+
+    def _record(self, kind: str, body: dict[str, Any], summary: dict[str, Any],
+                txn: Txn, now: datetime) -> None:  # fmt: skip
+        outbox.append(txn, self.storage, self.queue, entry_id=self.new_id(), kind=kind, at=now,
+                      body=body, summary=summary)  # fmt: skip
