@@ -97,5 +97,6 @@ def start_sync(register: Register) -> SyncLink:
     )
     register.on_commit = link.notify_committed
     register.online = lambda: link.status().state != "offline"
+    register.ask = link.request
     link.start()
     return link

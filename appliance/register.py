@@ -23,12 +23,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from appliance.domain import codec
 from appliance.domain.cart import Cart, Discount, WeightSource
 from appliance.domain.catalog import Product
+from appliance.domain.codec import decimal_text
 from appliance.domain.errors import DiscountOverCap
 from appliance.domain.money import total
 from appliance.domain.pricing import PricedCart, price_cart
@@ -55,6 +57,8 @@ from appliance.store.outbox import OutboxEntry
 
 # The errors and records the services raise and return live in register_core; they are
 # part of this module's API.
+ASK_PAUSE_S = 30.0
+
 __all__ = [
     "CompletedSale",
     "NeedsConnection",
@@ -245,7 +249,9 @@ class Register(Backroom):
         """Commit the sale with its effects and print job; only then is it paid."""
         cashier = self._who()
         sale_id, cart, tenders = self.new_id(), self.cart, list(self.tenders)
-        now, offline = self.clock(), not self.online()
+        now = self.clock()
+        confirmed, notice = self._office_prices(cart, now)
+        offline = not confirmed
         storage = self.storage
 
         def commit(txn: Txn) -> CompletedSale:
@@ -265,7 +271,7 @@ class Register(Backroom):
             local.apply_sale(txn, storage, sale, rules.catalog)
             self._take_cash(txn, sale)
             job = local.add_print_job(txn, storage, "receipt", sale.id)
-            return CompletedSale(sale, seq, job)
+            return CompletedSale(sale, seq, job, notice)
 
         try:
             done = self._write(commit, "saving the sale")
@@ -275,6 +281,34 @@ class Register(Backroom):
         self.cart, self.tenders = Cart(), []
         self._committed()
         return done
+
+    def _office_prices(self, cart: Cart, now: datetime) -> tuple[bool, str]:
+        """Does the back office price this cart as our cache does? (confirmed, notice)
+
+        Only then is the sale sent as online, which the back office checks strictly. It
+        answers with the catalogue version it priced with; ours must be the same. No
+        answer within `sync.rpc_timeout_s`, a failure on its side, or another version:
+        the local price stands and the sale goes as offline (accepted, any drift
+        recorded). A refusal (invalid, unauthorized) is shown, never a reason to stop
+        selling: the sale goes as offline too. After a question goes unanswered (a link
+        that looks up but is dead), none is asked for ASK_PAUSE_S: one customer may wait
+        the RPC timeout, the next ones do not.
+        """
+        if self.ask is None or not self.online() or time.monotonic() < self._ask_after:
+            return False, ""
+        lines = [{"sku": li.sku, "quantity": decimal_text(li.quantity)}
+                 | ({"weight": decimal_text(li.weight), "weight_source": li.weight_source.value}
+                    if li.weight is not None and li.weight_source is not None else {})
+                 for li in cart.lines]  # fmt: skip
+        response = self.ask("price_cart", {"lines": lines, "at": now.isoformat()})
+        if response is None:  # no answer in time: do not make the next customers wait too
+            self._ask_after = time.monotonic() + ASK_PAUSE_S
+            return False, ""
+        if response.status == "error":
+            return False, ""
+        if response.for_the_cashier:
+            return False, f"the back office says: {response.error}"
+        return response.result.get("version") == self.catalog_version(), ""
 
     def _take_cash(self, txn: Txn, sale: Sale) -> None:
         cash = total([t.applied for t in sale.tenders if t.kind is TenderKind.CASH], self.currency)

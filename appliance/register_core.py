@@ -26,7 +26,7 @@ from appliance.store.executor import StorageThread
 from appliance.store.lmdb_env import Storage, Txn
 from appliance.store.local import Cashier
 from appliance.store.outbox import OutboxEntry, Queue
-from appliance.sync.wire import decode_envelope
+from appliance.sync.wire import RpcResponse, decode_envelope
 
 T = TypeVar("T")
 MANAGER = "manager"
@@ -78,6 +78,7 @@ class CompletedSale:
     sale: Sale
     seq: int
     print_job: int
+    notice: str = ""  # what the back office said when it would not price the cart
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,9 @@ class RegisterCore:
     ) -> None:
         self.config, self.storage, self.io = config, storage, io
         self.clock, self.new_id, self.online = clock, new_id, online
+        # Asks the back office (method, params) -> response or None; the sync link's request.
+        self.ask: Callable[[str, dict[str, Any]], RpcResponse | None] | None = None
+        self._ask_after = 0.0  # monotonic time before which the office is not asked
         self.queue = Queue(config.register.store, config.register.id)
         self.currency = config.register.currency
         self.cashier: Cashier | None = None

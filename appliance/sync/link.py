@@ -27,7 +27,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -162,7 +162,7 @@ class SyncLink:
             if not self._publish_request(correlation, method, params):
                 return None
             return future.result(timeout=timeout)
-        except (FutureTimeout, OSError, ValueError):
+        except (FutureTimeout, CancelledError, OSError, ValueError):  # dropped link: cancelled
             return None
         finally:
             self._pending_rpc.pop(correlation, None)

@@ -83,16 +83,16 @@ def test_offline_sales_drain_once_and_the_catalogue_follows_the_beacon(
     link: SyncLink = start_sync(register)
     try:
         assert wait_for(lambda: register.status().unsent == 0), link.status()
-        online = sell(register, "oj")  # while connected: an online sale, priced the same
+        assert wait_for(lambda: register.catalog_version() >= 1), "the beacon was followed"
+        online = sell(register, "oj")  # the office prices it with our catalogue version
         assert wait_for(lambda: register.status().unsent == 0)
-        assert not register.sale(online).offline
+        assert not register.sale(online).offline, "online: checked strictly, and accepted"
         with office.transaction(readonly=True) as tx:
             stored = [row[0] for row in tx.all("SELECT id FROM sales ORDER BY seq")]
             gaps = tx.all("SELECT seq FROM entries WHERE chain_ok = 0")
         assert stored == [*offline, online], "every sale once, in order"
         assert gaps == [], "the back office verified every hash link"
         assert wait_for(lambda: link.status().state == "online")
-        assert wait_for(lambda: register.catalog_version() >= 1), "the beacon was followed"
         with register.storage.read() as txn:
             assert cache.sync_status(txn, register.storage)["catalog"]["version"] == "1"
     finally:
@@ -108,7 +108,7 @@ def test_the_broker_goes_away_and_nothing_is_lost_or_doubled(
         assert wait_for(lambda: register.status().unsent == 0)
         mosquitto.stop()
         during = [sell(register, "chips") for _ in range(4)]
-        assert all(register.sale(i).offline for i in during)
+        assert all(register.sale(i).offline for i in during), "no office to price them"
         mosquitto.start()
         assert wait_for(lambda: register.status().unsent == 0, timeout=30), link.status()
         with office.transaction(readonly=True) as tx:

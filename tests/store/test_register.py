@@ -34,6 +34,7 @@ from appliance.store import cache, local, outbox
 from appliance.store.cache import dump
 from appliance.store.errors import CorruptRecord
 from appliance.store.outbox import EntryState
+from appliance.sync.wire import RpcResponse
 from tests.store.conftest import (
     CASHIER_PIN,
     MANAGER_PIN,
@@ -407,3 +408,40 @@ def test_store_settings_are_cached_with_their_sync_metadata(register: Register) 
         assert cache.setting(txn, storage, "store") == {"name": "Corner Shop"}
         assert cache.setting(txn, storage, "nothing") is None
     assert register.status().sync["settings"]["version"] == "7"
+
+
+@pytest.mark.parametrize(
+    "answer, offline, notice",
+    [
+        (RpcResponse("ok", {"version": 0}), False, ""),  # the office prices with our version
+        (RpcResponse("ok", {"version": 7}), True, ""),  # our cache is older: drift recorded
+        (None, True, ""),  # no answer in time: the local price stands
+        (RpcResponse("error", error="database down"), True, ""),
+        (RpcResponse("invalid", error="unknown product cola"), True, "unknown product cola"),
+    ],
+)
+def test_a_sale_is_online_only_when_the_office_priced_it_like_our_cache(
+    open_till: Register, answer: RpcResponse | None, offline: bool, notice: str
+) -> None:
+    asked: list[tuple[str, dict[str, object]]] = []
+
+    def ask(method: str, params: dict[str, object]) -> RpcResponse | None:
+        asked.append((method, params))
+        return answer
+
+    open_till.ask, open_till.online = ask, lambda: True
+    open_till.add_sku("cola", Decimal(2))
+    open_till.add_weighed("cheddar", Decimal("0.25"), WeightSource.SCALE)
+    open_till.add_tender(Tender.cash(cad(50_00)))
+    done = open_till.complete()
+    assert done.sale.offline is offline and notice in done.notice
+    ((method, params),) = asked
+    assert method == "price_cart" and params["lines"] == [
+        {"sku": "cola", "quantity": "2"},
+        {"sku": "cheddar", "quantity": "1", "weight": "0.25", "weight_source": "scale"},
+    ]
+
+
+def test_offline_means_no_question_to_the_office(open_till: Register) -> None:
+    open_till.ask = lambda method, params: pytest.fail("asked while offline")
+    assert sell(open_till, "cola") and open_till.recent_sales()[0].kind == "sale"
