@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             link = start_sync(register)
             print(f"register    {config.register.store}/{config.register.id}, data in "
                   f"{config.register.data_dir}")  # fmt: skip
-            _wait(lambda: link.status().state != "offline", 5.0)  # rung up online if we can
+            # rung up online if we can: connected, and the cache holds the office's catalogue
+            _wait(lambda: link.status().state != "offline" and register.catalog_version() > 0, 8.0)
             done = ring_up_demo(register)
             receipt = build_receipt(done.sale, config.receipt.header, config.receipt.footer)
             print()
