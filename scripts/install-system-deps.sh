@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   python3 python3-venv          # the venv the Makefile builds
   mosquitto                     # the MQTT broker (tests and demo start their own)
+  openssl                       # the TLS tests make a throwaway CA
   postgresql                    # throwaway clusters for the back office tests
   xvfb xauth                    # a real X server with no display (xvfb-run needs xauth)
   libegl1 libgl1-mesa-dri libgbm1 libmtdev1   # what a Kivy (SDL2 + GL) window needs
