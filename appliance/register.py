@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from appliance.domain import codec
-from appliance.domain.cart import Cart, Discount, WeightSource
+from appliance.domain.cart import Cart, CartLine, Discount, WeightSource
 from appliance.domain.catalog import Product
 from appliance.domain.codec import decimal_text
 from appliance.domain.errors import DiscountOverCap
@@ -296,10 +296,7 @@ class Register(Backroom):
         """
         if self.ask is None or not self.online() or time.monotonic() < self._ask_after:
             return False, ""
-        lines = [{"sku": li.sku, "quantity": decimal_text(li.quantity)}
-                 | ({"weight": decimal_text(li.weight), "weight_source": li.weight_source.value}
-                    if li.weight is not None and li.weight_source is not None else {})
-                 for li in cart.lines]  # fmt: skip
+        lines = [_rpc_line(line) for line in cart.lines]
         response = self.ask("price_cart", {"lines": lines, "at": now.isoformat()})
         if response is None:  # no answer in time: do not make the next customers wait too
             self._ask_after = time.monotonic() + ASK_PAUSE_S
@@ -369,3 +366,11 @@ class Register(Backroom):
                           cache.sync_status(txn, self.storage))  # fmt: skip
 
         return self._read(run, "reading the status")
+
+
+def _rpc_line(line: CartLine) -> dict[str, str]:
+    """A cart line as `price_cart` takes it (docs/protocol.md)."""
+    data = {"sku": line.sku, "quantity": decimal_text(line.quantity)}
+    if line.weight is not None and line.weight_source is not None:
+        data |= {"weight": decimal_text(line.weight), "weight_source": line.weight_source.value}
+    return data
