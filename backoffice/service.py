@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -41,6 +40,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from appliance.sync import wire
+from appliance.sync.link import set_nodelay
 from appliance.sync.wire import Beacon, RpcResponse, WireError
 from backoffice.catalog import RulesCache, store_versions
 from backoffice.consumer import Consumer
@@ -66,12 +66,6 @@ def parse_broker_url(url: str) -> tuple[str, int, bool, str | None, str | None]:
     user = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
     return parts.hostname, port, tls, user, password
-
-
-def _nodelay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
-    """Nagle's algorithm stalls request/reply over MQTT: turn it off on TCP sockets."""
-    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class BackOffice:
@@ -123,7 +117,7 @@ class BackOffice:
             protocol=MQTTProtocolVersion.MQTTv5,
             manual_ack=True,
         )
-        client.on_socket_open = _nodelay
+        client.on_socket_open = set_nodelay
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe

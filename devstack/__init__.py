@@ -8,9 +8,10 @@
 Each is a context manager; nothing starts at import.
 """
 
+from appliance.sync.link import set_nodelay
 from devstack.errors import ServiceError
 from devstack.mosquitto import Mosquitto
-from devstack.mqtt import MqttProbe, set_nodelay
+from devstack.mqtt import MqttProbe
 from devstack.ports import free_port, process_listens_on, wait_for_port, wait_until
 from devstack.postgres import Postgres
 from devstack.proxy import ProxyStats, TcpProxy

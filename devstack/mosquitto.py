@@ -19,9 +19,9 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
+from devstack._service import Service
 from devstack.errors import ServiceError, log_tail
 from devstack.ports import LOOPBACK, free_port, process_listens_on, wait_until
 
@@ -36,7 +36,7 @@ def _render(value: ConfigValue) -> str:
     return str(value)
 
 
-class Mosquitto:
+class Mosquitto(Service):
     """A Mosquitto broker process listening on 127.0.0.1:`port`.
 
     Use as a context manager (``with Mosquitto() as broker: ...``) or call ``start()``
@@ -257,21 +257,6 @@ class Mosquitto:
             self._closed = True
             if self._owns_directory:
                 shutil.rmtree(self.directory, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- looking inside ------------------------------------------------------------------
 

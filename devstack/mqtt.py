@@ -7,7 +7,6 @@ because an MQTT 5 session with the default expiry of 0 ends with the connection.
 """
 
 import queue
-import socket
 import threading
 import time
 from typing import Any, Self
@@ -17,15 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-
-def set_nodelay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
-    """An ``on_socket_open`` callback that turns Nagle's algorithm off.
-
-    With Nagle on, a request/reply over MQTT stalls 40-90 ms per round trip waiting for
-    a delayed ACK (see SETUP-NOTES). Websocket wrappers are left alone.
-    """
-    if isinstance(sock, socket.socket):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+from appliance.sync.link import set_nodelay
 
 
 class MqttProbe:

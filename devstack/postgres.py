@@ -25,12 +25,12 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 import psycopg
 from psycopg import sql
 
+from devstack._service import Service
 from devstack.errors import ServiceError, log_tail
 from devstack.ports import LOOPBACK, free_port
 
@@ -78,7 +78,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-class Postgres:
+class Postgres(Service):
     """A PostgreSQL server on 127.0.0.1:`port` with one database, `dbname`.
 
     Use as a context manager or call ``start()`` and ``close()``. ``settings`` adds
@@ -341,21 +341,6 @@ class Postgres:
             raise
         finally:
             shutil.rmtree(self._directory, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def log_text(self) -> str:
         """The server log so far."""

@@ -77,7 +77,8 @@ class LinkStatus:
     unsent: int
 
 
-def _nodelay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+def set_nodelay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+    """paho's on_socket_open: Nagle off on TCP sockets (it stalls request/reply over MQTT)."""
     if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -190,7 +191,7 @@ class SyncLink:
             protocol=mqtt.MQTTv5,
             reconnect_on_failure=False,
         )
-        client.on_socket_open = _nodelay
+        client.on_socket_open = set_nodelay
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
