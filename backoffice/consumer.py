@@ -1,23 +1,26 @@
 """The consumer: one outbox entry in, one database transaction, one ack out.
 
-Theory of operation. `Consumer.handle(topic, payload, now)` runs, for each message a
-register published on `pos/v1/{s}/{r}/out/{kind}`:
+Theory of operation. `Consumer.handle_batch(messages, now)` takes the messages registers
+published on `pos/v1/{s}/{r}/out/{kind}` that the service has in hand (`handle` is a batch
+of one):
 
-1. Parse the topic and the envelope; check the topic's store/register/kind are the
-   payload's (a register writes only as itself).
-2. In ONE transaction: lock the register's watermark row (so two consumers never decide
-   about one register at once), then look the id up. Already stored -> "duplicate",
-   nothing else is written. Already rejected for this register -> "rejected" again with
-   the same reason: a rejection is final for that id, and every redelivery hears it.
-3. Check the body by kind. A sale is decoded, must agree with its envelope, and is
-   re-derived with the back office's own rules for the store: an offline sale is
-   accepted with its drift recorded beside it; an online sale must not drift. Time
-   clock punches, cash drops and drawer openings are decoded and stored.
-4. Accepted: the entry (its exact bytes) goes into `entries` keyed by id, its effects
+1. Before any transaction, each message alone: parse the topic and the envelope; check
+   the topic's store/register/kind are the payload's (a register writes only as itself);
+   decode and check the body by kind (a sale must agree with its envelope). None of this
+   needs the database, so it costs no lock time.
+2. In ONE transaction for the batch (`batch.Batch`): lock the watermark row of every
+   register in it, in sorted order (so two consumers never decide about one register at
+   once, and never deadlock), then read what is known of the batch's ids. Per message, in
+   arrival order: already stored -> "duplicate", nothing written. Already rejected for
+   this register -> "rejected" again with the same reason: a rejection is final for that
+   id, and every redelivery hears it. A sale is re-derived with the back office's own
+   rules for the store: an offline sale is accepted with its drift recorded beside it; an
+   online sale must not drift.
+3. Accepted: the entry (its exact bytes) goes into `entries` keyed by id, its effects
    into the ledgers (`ledger.py`). Rejected: it goes into `rejected` with its reason,
    keyed by (store, register, id), and NOT into `entries`. Either way the watermark
-   moves.
-5. Commit, then return the Ack for the caller to publish.
+   moves. Writes are queued and sent grouped by statement at the end.
+4. Commit, then return the acks for the caller to publish.
 
 A body holding what looks like a card number in any free-text field is rejected, and
 no rejected payload that holds one is kept: card numbers are never stored.
@@ -25,8 +28,10 @@ no rejected payload that holds one is kept: card numbers are never stored.
 Bad input never raises: an unusable topic or a payload with no recoverable id and
 sequence is logged and answered with None (no ack is possible); anything else bad is
 "rejected" with a reason. An unexpected failure is logged and answered with None, so
-nothing final is decided: the register resends later. Only DatabaseUnavailable
-propagates: nothing was committed and the caller must not acknowledge the message.
+nothing final is decided: the register resends later. A batch that fails that way is
+stored again one message at a time, so one bad entry holds no other back. Only
+DatabaseUnavailable propagates: nothing was committed and the caller must not
+acknowledge the messages.
 Logs name ids, topics and reasons, never payload contents.
 """
 
@@ -35,20 +40,23 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from appliance.domain import codec
 from appliance.domain.errors import DomainError, EncodingError
 from appliance.domain.pan import contains_card_number, luhn_valid
+from appliance.domain.rules import StoreRules
 from appliance.domain.sale import SCHEMA_VERSION, Drift, Sale, rederive
 from appliance.domain.till import CashDrop
 from appliance.domain.timeclock import Punch
 from appliance.sync import wire
 from appliance.sync.wire import Ack, Envelope, Topic, WireError
 from backoffice import ledger
-from backoffice.catalog import RulesCache
+from backoffice.batch import Batch
+from backoffice.catalog import RulesCache, StoreRow
 from backoffice.db import Database, DatabaseUnavailable, Tx
 
 log = logging.getLogger(__name__)
@@ -109,32 +117,17 @@ class _Refused:
         return Ack(self.id, self.seq, "rejected", self.reason)
 
 
-def _stored_reason(
-    tx: Tx, store: str, register: str, entry_id: str, in_chain_only: bool = False
-) -> str | None:
-    """Why this register's entry was rejected before, if it was.
-
-    With `in_chain_only`, only a rejection of a well-formed entry counts: a garbled or
-    foreign copy that came first must not decide the fate of the register's own entry.
-    """
-    query = "SELECT reason FROM rejected WHERE store = ? AND register = ? AND id = ?"
-    if in_chain_only:
-        query += " AND in_chain = 1"
-    reason = tx.scalar(query, (store, register, entry_id))
-    return None if reason is None else str(reason)
-
-
-def _store_rejection(
-    tx: Tx, refused: _Refused, payload: bytes, now: datetime, *, in_chain: bool
-) -> None:
+def _queue_rejection(batch: Batch, refused: _Refused, payload: bytes, *, in_chain: bool) -> None:
     where = refused.where
     if contains_card_number(payload.decode("utf-8", "replace")):
         payload = b""  # never store a card number, even the one that got this rejected
-    tx.insert("rejected", {"store": where.store, "register": where.register, "id": refused.id,
-                           "seq": refused.seq, "kind": where.kind, "reason": refused.reason,
-                           "in_chain": int(in_chain), "payload": payload[: wire.MAX_PAYLOAD],
-                           "at": now.isoformat()},
-              _IN_CHAIN_WINS if in_chain else "(store, register, id) DO NOTHING")  # fmt: skip
+    batch.writes.insert("rejected", {"store": where.store, "register": where.register,
+                                     "id": refused.id, "seq": refused.seq, "kind": where.kind,
+                                     "reason": refused.reason, "in_chain": int(in_chain),
+                                     "payload": payload[: wire.MAX_PAYLOAD],
+                                     "at": batch.now.isoformat()},
+                        _IN_CHAIN_WINS if in_chain else _FIRST_WINS)  # fmt: skip
+    batch.reject((where.store, where.register), refused.id, refused.reason, in_chain)
 
 
 _IN_CHAIN_WINS = (
@@ -143,6 +136,7 @@ _IN_CHAIN_WINS = (
     "at = excluded.at"
 )
 """A rejection of the register's own well-formed entry replaces a garbled copy's."""
+_FIRST_WINS = "(store, register, id) DO NOTHING"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +145,25 @@ class _Verdict:
 
     write: Any  # a callable(tx) writing the entry's effects
     server: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """One message, checked as far as it can be without the database.
+
+    `outside` is why it cannot be one of the register's own entries (malformed, or its
+    identity disagrees with its topic); `rejection` why its body is refused; `body` is
+    a sale still to be re-derived, or what to write.
+    """
+
+    where: Topic
+    payload: bytes
+    id: str
+    seq: int
+    envelope: Envelope | None = None
+    outside: str | None = None
+    rejection: str | None = None
+    body: Sale | _Verdict | None = None
 
 
 def _drift_text(drift: Drift) -> str:
@@ -200,6 +213,33 @@ class Consumer:
 
     def handle(self, topic: str, payload: bytes, now: datetime) -> Ack | None:
         """Store one entry and return the ack to publish after the commit (None: no ack)."""
+        return self.handle_batch([(topic, payload)], now)[0]
+
+    def handle_batch(
+        self, messages: Sequence[tuple[str, bytes]], now: datetime
+    ) -> list[Ack | None]:
+        """Store many entries in one transaction; the acks, in order, to publish after it.
+
+        If the batch fails on something unexpected, nothing of it is kept and its entries
+        are stored one by one, so one bad entry cannot hold the others back.
+        """
+        items = [self._prepare(topic, payload) for topic, payload in messages]
+        try:
+            return self._store(items, now)
+        except DatabaseUnavailable:
+            raise
+        except Exception:
+            if len(messages) > 1:
+                log.exception("a batch of %d entries failed; storing them one by one",
+                              len(messages))  # fmt: skip
+                return [self.handle(topic, payload, now) for topic, payload in messages]
+            log.exception("could not handle an entry on %s; it stays unacked for a resend",
+                          messages[0][0])  # fmt: skip
+            return [None]
+
+    # --- before the transaction: everything that needs no database ---------------------------
+
+    def _prepare(self, topic: str, payload: bytes) -> _Item | None:
         try:
             where = wire.parse_topic(topic)
             if where.channel != "out":
@@ -208,15 +248,6 @@ class Consumer:
             log.warning("dropped a message on an unusable topic: %s", exc)
             return None
         try:
-            return self._handle(where, payload, now)
-        except DatabaseUnavailable:
-            raise
-        except Exception:
-            log.exception("could not handle an entry on %s; it stays unacked for a resend", topic)
-            return None
-
-    def _handle(self, where: Topic, payload: bytes, now: datetime) -> Ack | None:
-        try:
             envelope = wire.decode_envelope(payload)
         except WireError as exc:
             recovered = _recover(payload)
@@ -224,75 +255,22 @@ class Consumer:
                 log.warning("dropped a malformed entry on %s/%s (no id or seq): %s",
                             where.store, where.register, scrub(str(exc)))  # fmt: skip
                 return None
-            entry_id, seq = recovered
-            return self._reject_outside_chain(_Refused(where, entry_id, seq, str(exc)),
-                                              payload, now)  # fmt: skip
+            return _Item(where, payload, *recovered, outside=str(exc))
+        item = _Item(where, payload, envelope.id, envelope.seq, envelope)
         try:
             wire.check_identity(where, envelope)
         except WireError as exc:
-            refused = _Refused(where, envelope.id, envelope.seq, f"identity: {exc}")
-            return self._reject_outside_chain(refused, payload, now)
-        with self.db.transaction() as tx:
-            watermark = ledger.lock_register(tx, where.store, where.register, now)
-            known = self._known(tx, envelope)
-            if known is not None:
-                return known
-            try:
-                verdict = self._check(tx, envelope, payload)
-            except Rejection as exc:
-                refused = _Refused(where, envelope.id, envelope.seq, str(exc))
-                _store_rejection(tx, refused, payload, now, in_chain=True)
-                ledger.advance_watermark(tx, where.store, where.register, envelope.seq,
-                                         watermark, now)  # fmt: skip
-                log.info("rejected %s %s (%s/%s #%d): %s", envelope.kind, envelope.id,
-                         where.store, where.register, envelope.seq, refused.reason)  # fmt: skip
-                return refused.ack
-            tx.insert("entries", {"id": envelope.id, "kind": envelope.kind,
-                                  "store": envelope.store, "register": envelope.register,
-                                  "seq": envelope.seq, "prev": envelope.prev, "at": envelope.at,
-                                  "payload": payload, "received_at": now.isoformat()})  # fmt: skip
-            ledger.chain_check(tx, envelope.store, envelope.register, envelope.seq,
-                               envelope.prev, payload)  # fmt: skip
-            verdict.write(tx)
-            ledger.advance_watermark(tx, where.store, where.register, envelope.seq, watermark, now)
-        return Ack(envelope.id, envelope.seq, "accepted", server=verdict.server)
+            return replace(item, outside=f"identity: {exc}")
+        try:
+            return replace(item, body=self._decode(envelope, payload))
+        except Rejection as exc:
+            return replace(item, rejection=str(exc))
+        except Exception:  # a bug: decide nothing, the register resends later
+            log.exception("could not check entry %s on %s", envelope.id, topic)
+            return None
 
-    # --- stored answers ------------------------------------------------------------------
-
-    def _known(self, tx: Tx, envelope: Envelope) -> Ack | None:
-        owner = tx.one("SELECT store, register FROM entries WHERE id = ?", (envelope.id,))
-        if owner is not None:
-            if tuple(owner) == (envelope.store, envelope.register):
-                return Ack(envelope.id, envelope.seq, "duplicate")
-            # never "duplicate" to a register whose entry was not stored: it would drop it
-            taken = "id: already used by an entry of another register"
-            return Ack(envelope.id, envelope.seq, "rejected", taken)
-        reason = _stored_reason(tx, envelope.store, envelope.register, envelope.id, True)
-        return None if reason is None else Ack(envelope.id, envelope.seq, "rejected", reason)
-
-    def _reject_outside_chain(self, refused: _Refused, payload: bytes, now: datetime) -> Ack:
-        """A message that cannot be one of the register's own entries: final, fills no gap.
-
-        An id this register already delivered intact is still "duplicate": the register
-        must not show a stored sale as rejected because a later copy was garbled.
-        """
-        where = refused.where
-        with self.db.transaction() as tx:
-            ledger.lock_register(tx, where.store, where.register, now)
-            owner = tx.one("SELECT store, register FROM entries WHERE id = ?", (refused.id,))
-            if owner is not None and tuple(owner) == (where.store, where.register):
-                return Ack(refused.id, refused.seq, "duplicate")
-            stored = _stored_reason(tx, where.store, where.register, refused.id)
-            if stored is not None:
-                return Ack(refused.id, refused.seq, "rejected", stored)
-            _store_rejection(tx, refused, payload, now, in_chain=False)
-        log.warning("rejected entry %s on %s/%s: %s", refused.id, where.store, where.register,
-                    refused.reason)  # fmt: skip
-        return refused.ack
-
-    # --- checks by kind --------------------------------------------------------------------
-
-    def _check(self, tx: Tx, envelope: Envelope, payload: bytes) -> _Verdict:
+    def _decode(self, envelope: Envelope, payload: bytes) -> Sale | _Verdict:
+        """The body checked by kind: a sale still to be judged, or what to write."""
         if b"\\u0000" in payload:
             raise Rejection("payload: contains a NUL character")
         card = _card_number_at(envelope.body, "body")
@@ -301,7 +279,7 @@ class Consumer:
         body = envelope.body
         try:
             if envelope.kind == "sale":
-                return self._check_sale(tx, envelope)
+                return _decode_sale(envelope)
             if envelope.kind == "timeclock":
                 punch = codec.from_data(Punch, body, "XXX", "body")
                 return _Verdict(lambda t: ledger.write_punch(t, envelope, punch))
@@ -316,39 +294,105 @@ class Consumer:
         except (EncodingError, DomainError) as exc:
             raise Rejection(str(exc)) from None
 
-    def _check_sale(self, tx: Tx, envelope: Envelope) -> _Verdict:
-        body = envelope.body
-        sale = codec.from_data(Sale, body, _currency(body.get("currency")), "body")
-        if sale.version != SCHEMA_VERSION:
-            raise Rejection(f"body.version: unknown sale version {sale.version}")
-        for name, recorded, expected in (
-            ("id", sale.id, envelope.id),
-            ("store", sale.store, envelope.store),
-            ("register", sale.register, envelope.register),
-            ("sequence", sale.sequence, envelope.seq),
-            ("previous_hash", sale.previous_hash, envelope.prev),
-        ):
-            if recorded != expected:
-                raise Rejection(
-                    f"body.{name}: the sale says {str(recorded)[:70]!r} but its "
-                    f"envelope says {str(expected)[:70]!r}"
-                )
-        found = self.rules.get(tx, sale.store)
-        if found is None:
-            raise Rejection(f"store {sale.store!r}: unknown to the back office (no catalogue)")
-        row, rules = found
-        if sale.currency != row.currency:
+    # --- in the transaction ------------------------------------------------------------------
+
+    def _store(self, items: list[_Item | None], now: datetime) -> list[Ack | None]:
+        live = [item for item in items if item is not None]
+        if not live:
+            return [None] * len(items)
+        registers = {(item.where.store, item.where.register) for item in live}
+        with self.db.transaction() as tx:
+            batch = Batch(tx, registers, {item.id for item in live}, now)
+            rules: dict[str, tuple[StoreRow, StoreRules] | None] = {}
+            acks = [None if item is None else self._decide(batch, item, rules) for item in items]
+            batch.finish()
+        return acks
+
+    def _decide(
+        self, batch: Batch, item: _Item, rules: dict[str, tuple[StoreRow, StoreRules] | None]
+    ) -> Ack:
+        key = (item.where.store, item.where.register)
+        owner, stored = batch.owner(item.id), batch.rejection(key, item.id)
+        if owner == key:
+            return Ack(item.id, item.seq, "duplicate")  # even for a garbled later copy
+        if item.outside is not None:  # cannot be the register's own entry: fills no gap
+            if stored is not None:
+                return Ack(item.id, item.seq, "rejected", stored.reason)
+            refused = _Refused(item.where, item.id, item.seq, item.outside)
+            _queue_rejection(batch, refused, item.payload, in_chain=False)
+            log.warning("rejected entry %s on %s/%s: %s", item.id, *key, refused.reason)
+            return refused.ack
+        if owner is not None:
+            # never "duplicate" to a register whose entry was not stored: it would drop it
+            taken = "id: already used by an entry of another register"
+            return Ack(item.id, item.seq, "rejected", taken)
+        if stored is not None and stored.in_chain:  # a rejection is final for that id
+            return Ack(item.id, item.seq, "rejected", stored.reason)
+        assert item.envelope is not None
+        try:
+            verdict = self._verdict(batch.tx, item, rules)
+        except Rejection as exc:
+            refused = _Refused(item.where, item.id, item.seq, str(exc))
+            _queue_rejection(batch, refused, item.payload, in_chain=True)
+            batch.received(key, item.seq)
+            log.info("rejected %s %s (%s/%s #%d): %s", item.where.kind, item.id, *key, item.seq,
+                     refused.reason)  # fmt: skip
+            return refused.ack
+        batch.accept(item.envelope, item.payload)
+        verdict.write(batch.writes)
+        batch.received(key, item.seq)
+        return Ack(item.id, item.seq, "accepted", server=verdict.server)
+
+    def _verdict(
+        self, tx: Tx, item: _Item, rules: dict[str, tuple[StoreRow, StoreRules] | None]
+    ) -> _Verdict:
+        if item.rejection is not None:
+            raise Rejection(item.rejection)
+        if isinstance(item.body, _Verdict):
+            return item.body
+        assert isinstance(item.body, Sale)
+        store = item.body.store
+        if store not in rules:
+            rules[store] = self.rules.get(tx, store)
+        return _judge_sale(item.body, rules[store])
+
+
+def _decode_sale(envelope: Envelope) -> Sale:
+    """The sale in the body, agreeing with its envelope on who, where and which."""
+    body = envelope.body
+    sale = codec.from_data(Sale, body, _currency(body.get("currency")), "body")
+    if sale.version != SCHEMA_VERSION:
+        raise Rejection(f"body.version: unknown sale version {sale.version}")
+    for name, recorded, expected in (
+        ("id", sale.id, envelope.id),
+        ("store", sale.store, envelope.store),
+        ("register", sale.register, envelope.register),
+        ("sequence", sale.sequence, envelope.seq),
+        ("previous_hash", sale.previous_hash, envelope.prev),
+    ):
+        if recorded != expected:
             raise Rejection(
-                f"body.currency: the sale is in {sale.currency} but store "
-                f"{sale.store} sells in {row.currency}"
+                f"body.{name}: the sale says {str(recorded)[:70]!r} but its "
+                f"envelope says {str(expected)[:70]!r}"
             )
-        drift = rederive(sale, rules)
-        if not drift.clean and not sale.offline:
-            raise Rejection(
-                f"online sale drifted from the back office's rules: {_drift_text(drift)}"
-            )
-        derived = None if drift.total is None else sale.total.minor - drift.total.minor
-        return _Verdict(lambda t: ledger.write_sale(t, sale, drift), _server(drift, derived))
+    return sale
+
+
+def _judge_sale(sale: Sale, found: tuple[StoreRow, StoreRules] | None) -> _Verdict:
+    """Re-derive the sale with the store's rules: offline drift is recorded, online refused."""
+    if found is None:
+        raise Rejection(f"store {sale.store!r}: unknown to the back office (no catalogue)")
+    row, rules = found
+    if sale.currency != row.currency:
+        raise Rejection(
+            f"body.currency: the sale is in {sale.currency} but store "
+            f"{sale.store} sells in {row.currency}"
+        )
+    drift = rederive(sale, rules)
+    if not drift.clean and not sale.offline:
+        raise Rejection(f"online sale drifted from the back office's rules: {_drift_text(drift)}")
+    derived = None if drift.total is None else sale.total.minor - drift.total.minor
+    return _Verdict(lambda t: ledger.write_sale(t, sale, drift), _server(drift, derived))
 
 
 def _currency(value: Any) -> str:

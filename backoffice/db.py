@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 
@@ -80,15 +80,13 @@ class Tx:
     def insert(self, table: str, row: Mapping[str, Any], conflict: str = "") -> int:
         """INSERT one row given as column -> value; `conflict` is an ON CONFLICT clause.
 
-        Table and column names are the code's own, never input. Returns 0 when the
-        conflict clause did nothing.
+        Returns 0 when the conflict clause did nothing.
         """
-        columns = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"
-        return self.execute(
-            f"{sql} ON CONFLICT {conflict}" if conflict else sql, list(row.values())
-        )
+        return self.execute(insert_sql(table, list(row), conflict), list(row.values()))
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each parameter row (one pipelined batch on PostgreSQL)."""
+        self._cursor.executemany(self._sql(sql), [tuple(row) for row in rows])
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Every row of a query."""
@@ -110,6 +108,57 @@ class Tx:
     def for_update(self) -> str:
         """Suffix that locks the selected rows (PostgreSQL; SQLite's writer lock covers it)."""
         return " FOR UPDATE" if self.dialect == "postgresql" else ""
+
+
+def insert_sql(table: str, columns: Sequence[str], conflict: str = "") -> str:
+    """INSERT of one row into `table`; `conflict` is an ON CONFLICT clause (or empty).
+
+    Table and column names are the code's own, never input.
+    """
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    return f"{sql} ON CONFLICT {conflict}" if conflict else sql
+
+
+class Writer(Protocol):
+    """Where effects are written: a transaction now, or a batch's buffer until it flushes."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run (or queue) one write statement."""
+        ...
+
+    def insert(self, table: str, row: Mapping[str, Any], conflict: str = "") -> int:
+        """Insert (or queue) one row."""
+        ...
+
+
+class BufferedWrites:
+    """Writes queued during a batch and sent as one `execute_many` per statement.
+
+    A batch's statements touch only rows it owns under its register locks, and none of
+    its reads depend on its own queued writes (the batch keeps those in memory), so the
+    writes may be grouped by statement, each group in the order it was queued.
+    """
+
+    def __init__(self) -> None:
+        self._queued: dict[str, list[Sequence[Any]]] = {}
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Queue a write statement; returns 1 (what it will touch is not known yet)."""
+        self._queued.setdefault(sql, []).append(tuple(params))
+        return 1
+
+    def insert(self, table: str, row: Mapping[str, Any], conflict: str = "") -> int:
+        """Queue one row for `table`."""
+        return self.execute(insert_sql(table, list(row), conflict), list(row.values()))
+
+    def flush(self, tx: Tx) -> int:
+        """Send every queued statement through `tx`; returns how many were sent."""
+        sent = 0
+        for sql, rows in self._queued.items():
+            tx.execute_many(sql, rows)
+            sent += len(rows)
+        self._queued.clear()
+        return sent
 
 
 class Database:

@@ -18,18 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from appliance.domain.chain import GENESIS_HASH, payload_hash
 from appliance.domain.codec import decimal_text
 from appliance.domain.sale import Drift, Sale
 from appliance.domain.till import CashDrop
 from appliance.domain.timeclock import Punch
 from appliance.sync.wire import Envelope
-from backoffice.db import Tx
+from backoffice.db import Tx, Writer
 
-_RECEIVED = (
+RECEIVED_AFTER = (
     "SELECT seq FROM entries WHERE store = ? AND register = ? AND seq > ? "
     "UNION SELECT seq FROM rejected WHERE store = ? AND register = ? AND seq > ? AND in_chain = 1"
 )
+"""Sequence numbers of a register's entries above n (params: (store, register, n) twice)."""
 
 
 _ADD_TO_BALANCE = "(store, kind, account) DO UPDATE SET amount = balances.amount + excluded.amount"
@@ -66,24 +66,6 @@ def lock_register(tx: Tx, store: str, register: str, now: datetime) -> tuple[int
     return int(row[0]), int(row[1])
 
 
-def advance_watermark(
-    tx: Tx, store: str, register: str, seq: int, watermark: tuple[int, int], now: datetime
-) -> None:
-    """Count `seq` as received: move the contiguous mark over every run now complete."""
-    contiguous, last_seq = watermark
-    if seq == contiguous + 1:
-        params = (store, register, contiguous) * 2
-        for (found,) in tx.all(_RECEIVED + " ORDER BY seq", params):
-            if int(found) != contiguous + 1:
-                break
-            contiguous += 1
-    tx.execute(
-        "UPDATE watermarks SET contiguous = ?, last_seq = ?, last_at = ? "
-        "WHERE store = ? AND register = ?",
-        (contiguous, max(last_seq, seq), now.isoformat(), store, register),
-    )
-
-
 def gaps(tx: Tx, store: str, register: str, limit: int = 1000) -> list[int]:
     """Sequence numbers below the last one seen that never arrived (the first `limit`)."""
     row = tx.one("SELECT contiguous, last_seq FROM watermarks WHERE store = ? AND register = ?",
@@ -91,7 +73,7 @@ def gaps(tx: Tx, store: str, register: str, limit: int = 1000) -> list[int]:
     if row is None:
         return []
     contiguous, last_seq = int(row[0]), int(row[1])
-    seen = {int(s) for (s,) in tx.all(_RECEIVED, (store, register, contiguous) * 2)}
+    seen = {int(s) for (s,) in tx.all(RECEIVED_AFTER, (store, register, contiguous) * 2)}
     missing: list[int] = []
     for n in range(contiguous + 1, last_seq):  # a bogus huge seq must not run away
         if n not in seen:
@@ -101,37 +83,7 @@ def gaps(tx: Tx, store: str, register: str, limit: int = 1000) -> list[int]:
     return missing
 
 
-def chain_check(tx: Tx, store: str, register: str, seq: int, prev: str, payload: bytes) -> None:
-    """Mark whether this entry and its successor link to their predecessors' exact bytes.
-
-    `chain_ok` is 1 (links), 0 (a broken link: an edit or a lost entry) or NULL (the
-    predecessor has not arrived yet).
-    """
-    ok: int | None = None
-    if seq == 1:
-        ok = int(prev == GENESIS_HASH)
-    else:
-        before = tx.all(
-            "SELECT payload FROM entries WHERE store = ? AND register = ? AND seq = ?",
-            (store, register, seq - 1),
-        )
-        if before:
-            ok = int(any(payload_hash(bytes(p)) == prev for (p,) in before))
-    mine = payload_hash(payload)
-    tx.execute(
-        "UPDATE entries SET chain_ok = ? WHERE store = ? AND register = ? AND seq = ? AND prev = ?",
-        (ok, store, register, seq, prev),
-    )
-    for entry_id, next_prev in tx.all(
-        "SELECT id, prev FROM entries WHERE store = ? AND register = ? AND seq = ?",
-        (store, register, seq + 1),
-    ):
-        tx.execute(
-            "UPDATE entries SET chain_ok = ? WHERE id = ?", (int(next_prev == mine), entry_id)
-        )
-
-
-def write_sale(tx: Tx, sale: Sale, drift: Drift) -> None:
+def write_sale(tx: Writer, sale: Sale, drift: Drift) -> None:
     """The sale's rows and effects (see the module docstring)."""
     at, store = sale.local_time.isoformat(), sale.store
     drift_total = None if drift.total is None else drift.total.minor
@@ -171,21 +123,21 @@ def write_sale(tx: Tx, sale: Sale, drift: Drift) -> None:
 
 
 def add_stock(
-    tx: Tx, store: str, sku: str, delta: Decimal, reason: str, at: str, sale: str | None = None
+    tx: Writer, store: str, sku: str, delta: Decimal, reason: str, at: str, sale: str | None = None
 ) -> None:
     """One stock movement: negative for a sale, positive for goods received."""
     tx.insert("stock_movements", {"store": store, "sku": sku, "delta": decimal_text(delta),
                                   "reason": reason, "sale": sale, "at": at})  # fmt: skip
 
 
-def write_punch(tx: Tx, entry: Envelope, punch: Punch) -> None:
+def write_punch(tx: Writer, entry: Envelope, punch: Punch) -> None:
     """A time clock punch."""
     tx.insert("punches", {"id": entry.id, "store": entry.store, "register": entry.register,
                           "cashier": punch.cashier, "action": punch.action.value,
                           "at": punch.at.isoformat()})  # fmt: skip
 
 
-def write_cash_drop(tx: Tx, entry: Envelope, drop: CashDrop) -> None:
+def write_cash_drop(tx: Writer, entry: Envelope, drop: CashDrop) -> None:
     """Cash taken from a drawer to the safe."""
     tx.insert("cash_drops", {"id": entry.id, "store": entry.store, "register": entry.register,
                              "cashier": drop.cashier, "amount": drop.amount.minor,
@@ -193,7 +145,7 @@ def write_cash_drop(tx: Tx, entry: Envelope, drop: CashDrop) -> None:
                              "at": drop.at.isoformat()})  # fmt: skip
 
 
-def write_no_sale(tx: Tx, entry: Envelope, no_sale: NoSale) -> None:
+def write_no_sale(tx: Writer, entry: Envelope, no_sale: NoSale) -> None:
     """A drawer opened without a sale."""
     tx.insert("no_sales", {"id": entry.id, "store": entry.store, "register": entry.register,
                            "cashier": no_sale.cashier, "manager": no_sale.manager,

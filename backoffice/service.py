@@ -1,16 +1,19 @@
-"""The back office service: MQTT 5 in, one database commit per entry, acks out.
+"""The back office service: MQTT 5 in, one database commit per batch of entries, acks out.
 
 Threads (also listed in docs/architecture.md):
 
 - paho's network thread (`loop_start`): reads packets and runs the callbacks. They only
   queue messages and set events, so keepalives never wait on the database.
-- the worker thread (`backoffice-worker`): takes messages in arrival order and, for an
-  outbox entry, runs `Consumer.handle` (one transaction, committed), publishes the ack
-  (QoS 1) on the register's ack topic and only THEN acknowledges the delivery at MQTT
-  level (`manual_ack`). A consumer killed before its commit never sent the PUBACK, so the
-  broker delivers the message again to the resumed session (clean_start=False with a
-  session expiry) or, with a shared subscription, to another consumer. If the database
-  is unavailable the worker retries the same message with a backoff and acks nothing.
+- the worker thread (`backoffice-worker`): takes the messages waiting (up to MAX_BATCH,
+  never waiting for more), runs `Consumer.handle_batch` on the outbox entries among them
+  (one transaction, committed), publishes each ack (QoS 1) on its register's ack topic
+  and only THEN acknowledges the deliveries at MQTT level (`manual_ack`). A lone
+  message is a batch of one; under load the queue fills while a batch commits, so the
+  next batch is bigger and a commit's cost is shared. A consumer killed before its
+  commit never sent the PUBACK, so the broker delivers the message again to the
+  resumed session (clean_start=False with a session expiry) or, with a shared
+  subscription, to another consumer. If the database is unavailable the worker
+  retries the same batch with a backoff and acks nothing.
   RPC requests and register status go through the same worker.
 - the beacon thread (`backoffice-beacon`): every few seconds compares each store's
   catalogue version with the one last announced and publishes the retained beacon when
@@ -49,6 +52,9 @@ from backoffice.presence import record_status
 from backoffice.rpc import Rpc
 
 log = logging.getLogger(__name__)
+
+MAX_BATCH = 64
+"""Most messages in one batch: big enough to share a commit, small enough to ack soon."""
 
 
 def utc_now() -> datetime:
@@ -221,50 +227,74 @@ class BackOffice:
 
     def _work(self) -> None:
         while not self._stopping.is_set():
-            message = self._queue.get()
-            if message is None:
+            batch = self._take()
+            if not batch:
                 return
             delay = 0.1
             while not self._stopping.is_set():
                 try:
-                    self._process(message)
+                    self._process(batch)
                     break
                 except DatabaseUnavailable as exc:
                     log.warning("database unavailable, retrying in %.1f s: %s", delay, exc)
                     self._stopping.wait(delay)
                     delay = min(delay * 2, 5.0)
                 except Exception:  # a bug: log it, and let the register's resend try again
-                    log.exception("failed on a message on %s", message.topic)
-                    self._mqtt_ack(message)
+                    log.exception("failed on %d messages from %s", len(batch), batch[0].topic)
+                    for message in batch:
+                        self._mqtt_ack(message)
                     break
+
+    def _take(self) -> list[mqtt.MQTTMessage]:
+        """The next message (waiting for it) and those already behind it; [] to stop."""
+        message = self._queue.get()
+        batch: list[mqtt.MQTTMessage] = []
+        while message is not None:
+            batch.append(message)
+            if len(batch) == MAX_BATCH:
+                break
+            try:
+                message = self._queue.get_nowait()
+            except queue.Empty:
+                break
+        if message is None:
+            self._queue.put(None)  # stop after this batch
+        return batch
 
     def _mqtt_ack(self, message: mqtt.MQTTMessage) -> None:
         assert self.client is not None
         if message.qos > 0:
             self.client.ack(message.mid, message.qos)
 
-    def _process(self, message: mqtt.MQTTMessage) -> None:
+    def _process(self, batch: list[mqtt.MQTTMessage]) -> None:
         assert self.client is not None
         now = self.clock()
-        try:
-            where = wire.parse_topic(message.topic)
-        except WireError as exc:
-            log.warning("ignored a message on a foreign topic: %s", exc)
+        entries: list[tuple[mqtt.MQTTMessage, wire.Topic]] = []
+        for message in batch:
+            try:
+                where = wire.parse_topic(message.topic)
+            except WireError as exc:
+                log.warning("ignored a message on a foreign topic: %s", exc)
+                continue
+            if where.channel == "out":
+                entries.append((message, where))
+            elif where.channel == "rpc/req":
+                self._answer(message, where.store, where.register, bytes(message.payload), now)
+            elif where.channel == "status":
+                record_status(self.db_or_fail, where.store, where.register,
+                              bytes(message.payload), now)  # fmt: skip
+        if entries:
+            acks = self.consumer.handle_batch(
+                [(message.topic, bytes(message.payload)) for message, _ in entries], now
+            )  # committed
+            for (_, where), ack in zip(entries, acks, strict=True):
+                if ack is not None:
+                    self.client.publish(
+                        wire.ack_topic(where.store, where.register), wire.encode_ack(ack), qos=1
+                    )
+        for message in batch:
             self._mqtt_ack(message)
-            return
-        payload = bytes(message.payload)
-        if where.channel == "out":
-            ack = self.consumer.handle(message.topic, payload, now)  # committed
-            if ack is not None:
-                self.client.publish(
-                    wire.ack_topic(where.store, where.register), wire.encode_ack(ack), qos=1
-                )
-        elif where.channel == "rpc/req":
-            self._answer(message, where.store, where.register, payload, now)
-        elif where.channel == "status":
-            record_status(self.db_or_fail, where.store, where.register, payload, now)
-        self._mqtt_ack(message)
-        self.handled += 1
+        self.handled += len(batch)
 
     @property
     def db_or_fail(self) -> Database:

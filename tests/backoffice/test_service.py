@@ -135,15 +135,15 @@ def test_shared_consumers_store_each_entry_once(
 def test_a_database_outage_holds_the_entry_until_it_is_stored(
     service: BackOffice, probe: MqttProbe, till: Till, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real, calls = service.consumer.handle, []
+    real, calls = service.consumer.handle_batch, []
 
-    def flaky(topic: str, payload: bytes, now: datetime) -> Ack | None:
-        calls.append(topic)
+    def flaky(messages: list[tuple[str, bytes]], now: datetime) -> list[Ack | None]:
+        calls.append(messages)
         if len(calls) < 3:
             raise DatabaseUnavailable("the database is restarting")
-        return real(topic, payload, now)
+        return real(messages, now)
 
-    monkeypatch.setattr(service.consumer, "handle", flaky)
+    monkeypatch.setattr(service.consumer, "handle_batch", flaky)
     probe.subscribe(wire.ack_topic("s1", "r1"))
     sent = till.sell("cola")
     probe.publish(sent.topic, sent.payload)
