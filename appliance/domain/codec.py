@@ -46,7 +46,7 @@ def to_data(value: Any) -> Any:
 
 
 def _record_encoder(kind: type) -> Callable[[Any], Any]:
-    names = _schema(kind)[1]
+    names = tuple(f.name for f in dataclasses.fields(kind))
     return lambda value: {name: to_data(getattr(value, name)) for name in names}
 
 
@@ -88,98 +88,153 @@ def _fail(path: str, expected: str, got: Any) -> EncodingError:
     return EncodingError(f"{path}: expected {expected}, got {shown}")
 
 
-def _scalar(hint: Any, data: Any, currency: str, path: str) -> Any:
-    if hint is Money:
-        if isinstance(data, bool) or not isinstance(data, int):
-            raise _fail(path, "an integer of minor units", data)
-        return Money(data, currency)
-    if hint is bool:
-        if not isinstance(data, bool):
-            raise _fail(path, "true or false", data)
-        return data
-    if hint is int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            raise _fail(path, "an integer", data)
-        return data
-    if hint is str:
-        if not isinstance(data, str):
-            raise _fail(path, "a string", data)
-        return data
-    if hint is Decimal:
-        if not isinstance(data, str):
-            raise _fail(path, "a decimal string", data)
-        try:
-            number = Decimal(data)
-        except InvalidOperation:
-            raise _fail(path, "a decimal string", data) from None
-        if not number.is_finite():
-            raise _fail(path, "a finite decimal", data)
-        return number
-    if hint is datetime:
-        if not isinstance(data, str):
-            raise _fail(path, "an ISO 8601 time", data)
-        try:
-            return datetime.fromisoformat(data)
-        except ValueError:
-            raise _fail(path, "an ISO 8601 time", data) from None
-    if isinstance(hint, type) and issubclass(hint, Enum):
+Decoder = Callable[[Any, str, str], Any]
+"""Decodes one JSON value of a known type: (data, currency, path) -> value."""
+
+
+def _money(data: Any, currency: str, path: str) -> Money:
+    if isinstance(data, bool) or not isinstance(data, int):
+        raise _fail(path, "an integer of minor units", data)
+    return Money(data, currency)
+
+
+def _bool(data: Any, currency: str, path: str) -> bool:
+    if not isinstance(data, bool):
+        raise _fail(path, "true or false", data)
+    return data
+
+
+def _int(data: Any, currency: str, path: str) -> int:
+    if isinstance(data, bool) or not isinstance(data, int):
+        raise _fail(path, "an integer", data)
+    return data
+
+
+def _str(data: Any, currency: str, path: str) -> str:
+    if not isinstance(data, str):
+        raise _fail(path, "a string", data)
+    return data
+
+
+def _decimal(data: Any, currency: str, path: str) -> Decimal:
+    if not isinstance(data, str):
+        raise _fail(path, "a decimal string", data)
+    try:
+        number = Decimal(data)
+    except InvalidOperation:
+        raise _fail(path, "a decimal string", data) from None
+    if not number.is_finite():
+        raise _fail(path, "a finite decimal", data)
+    return number
+
+
+def _datetime(data: Any, currency: str, path: str) -> datetime:
+    if not isinstance(data, str):
+        raise _fail(path, "an ISO 8601 time", data)
+    try:
+        return datetime.fromisoformat(data)
+    except ValueError:
+        raise _fail(path, "an ISO 8601 time", data) from None
+
+
+_SCALARS: dict[Any, Decoder] = {Money: _money, bool: _bool, int: _int, str: _str,
+                                Decimal: _decimal, datetime: _datetime}  # fmt: skip
+
+
+def _enum_decoder(hint: type[Enum]) -> Decoder:
+    allowed = ", ".join(repr(m.value) for m in hint)
+
+    def enum(data: Any, currency: str, path: str) -> Any:
         try:
             return hint(data)
         except ValueError:
-            allowed = ", ".join(repr(m.value) for m in hint)
             raise _fail(path, f"one of {allowed}", data) from None
-    raise EncodingError(f"{path}: cannot decode a {hint!r}")
+
+    return enum
+
+
+def _unsupported(hint: Any) -> Decoder:
+    def unsupported(data: Any, currency: str, path: str) -> Any:
+        raise EncodingError(f"{path}: cannot decode a {hint!r}")
+
+    return unsupported
+
+
+def _optional_decoder(inner: Decoder) -> Decoder:
+    def optional(data: Any, currency: str, path: str) -> Any:
+        return None if data is None else inner(data, currency, path)
+
+    return optional
+
+
+def _literal_decoder(allowed: tuple[Any, ...]) -> Decoder:
+    expected = "one of " + ", ".join(repr(a) for a in allowed)
+
+    def literal(data: Any, currency: str, path: str) -> Any:
+        if data not in allowed:
+            raise _fail(path, expected, data)
+        return data
+
+    return literal
+
+
+def _sequence_decoder(build: Callable[[Any], Any], inner: Decoder) -> Decoder:
+    def sequence(data: Any, currency: str, path: str) -> Any:
+        if not isinstance(data, list):
+            raise _fail(path, "a list", data)
+        return build(inner(v, currency, f"{path}[{i}]") for i, v in enumerate(data))
+
+    return sequence
+
+
+@functools.cache
+def _decoder(hint: Any) -> Decoder:
+    """The decoder for a type, built once per type (reading hints is slow, decoding is hot)."""
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _optional_decoder(_decoder(options[0]))
+    if origin is typing.Literal:
+        return _literal_decoder(typing.get_args(hint))
+    if origin in (tuple, frozenset):
+        (item,) = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        return _sequence_decoder(origin, _decoder(item))
+    if dataclasses.is_dataclass(hint) and hint is not Money:
+        return _record_decoder(hint)
+    if hint in _SCALARS:
+        return _SCALARS[hint]
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return _enum_decoder(hint)
+    return _unsupported(hint)
 
 
 def from_data(cls: type[T], data: Any, currency: str, path: str = "") -> T:
     """Build a record of type `cls` from decoded JSON, checking every field."""
-    return typing.cast(T, _value(cls, data, currency, path or cls.__name__))
+    decode = _decoder(typing.cast(Any, cls))
+    return typing.cast(T, decode(data, currency, path or cls.__name__))
 
 
-def _value(hint: Any, data: Any, currency: str, path: str) -> Any:
-    origin = typing.get_origin(hint)
-    if origin in (Union, types.UnionType):
-        options = [a for a in typing.get_args(hint) if a is not type(None)]
-        if data is None:
-            return None
-        return _value(options[0], data, currency, path)
-    if origin is typing.Literal:
-        allowed = typing.get_args(hint)
-        if data not in allowed:
-            raise _fail(path, "one of " + ", ".join(repr(a) for a in allowed), data)
-        return data
-    if origin in (tuple, frozenset):
-        if not isinstance(data, list):
-            raise _fail(path, "a list", data)
-        (item,) = [a for a in typing.get_args(hint) if a is not Ellipsis]
-        return origin(_value(item, v, currency, f"{path}[{i}]") for i, v in enumerate(data))
-    if dataclasses.is_dataclass(hint) and hint is not Money:
-        return _record(hint, data, currency, path)
-    return _scalar(hint, data, currency, path)
+def _record_decoder(cls: Any) -> Decoder:
+    hints = typing.get_type_hints(cls)
+    fields = tuple((f.name, _decoder(hints[f.name])) for f in dataclasses.fields(cls))
+    known = frozenset(name for name, _ in fields)
 
+    def record(data: Any, currency: str, path: str) -> Any:
+        if not isinstance(data, dict):
+            raise _fail(path, "an object", data)
+        if not known.issuperset(data):
+            raise EncodingError(f"{path}: unknown field {sorted(set(data) - known)[0]!r}")
+        values = {}
+        for name, decode in fields:
+            if name not in data:
+                raise EncodingError(f"{path}.{name}: missing")
+            values[name] = decode(data[name], currency, f"{path}.{name}")
+        try:
+            return cls(**values)
+        except Exception as exc:  # a record's own validation (e.g. a negative price)
+            raise EncodingError(f"{path}: {exc}") from None
 
-@functools.cache
-def _schema(cls: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """A record type's field hints and names (resolving hints is slow: once per type)."""
-    return typing.get_type_hints(cls), tuple(f.name for f in dataclasses.fields(cls))
-
-
-def _record(cls: Any, data: Any, currency: str, path: str) -> Any:
-    if not isinstance(data, dict):
-        raise _fail(path, "an object", data)
-    hints, names = _schema(cls)
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        raise EncodingError(f"{path}: unknown field {unknown[0]!r}")
-    values = {}
-    for name in names:
-        if name not in data:
-            raise EncodingError(f"{path}.{name}: missing")
-        values[name] = _value(hints[name], data[name], currency, f"{path}.{name}")
-    try:
-        return cls(**values)
-    except Exception as exc:  # a record's own validation (e.g. a negative price)
-        raise EncodingError(f"{path}: {exc}") from None
+    return record
 
 
 def loads(cls: type[T], raw: bytes, currency_field: str = "currency") -> T:

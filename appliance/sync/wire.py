@@ -126,17 +126,17 @@ def canonical(data: Any) -> bytes:
 
 
 def _depth(value: Any, limit: int) -> int:
-    stack, deepest = [(value, 1)], 1
-    while stack:
-        item, level = stack.pop()
-        deepest = max(deepest, level)
-        if level > limit:
-            return level
-        children = (
-            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        )
-        stack.extend((child, level + 1) for child in children)
-    return deepest
+    """How deep containers nest in `value`, counted level by level (stops past `limit`)."""
+    level, containers = 0, [value] if isinstance(value, dict | list) else []
+    while containers and level <= limit:
+        level += 1
+        inner = []
+        for item in containers:
+            for child in item.values() if isinstance(item, dict) else item:
+                if isinstance(child, dict | list):
+                    inner.append(child)
+        containers = inner
+    return max(level, 1)
 
 
 def _load(raw: bytes, what: str) -> dict[str, Any]:

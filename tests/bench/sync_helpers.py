@@ -178,13 +178,16 @@ def instrument(target: Any, names: Sequence[str]) -> dict[str, list[float]]:
 class BackOfficeProcess:
     """`python -m backoffice.cli serve --db URL --broker URL`, its log in `log_path`."""
 
-    def __init__(self, db_url: str, broker_url: str, log_path: Path) -> None:
+    def __init__(
+        self, db_url: str, broker_url: str, log_path: Path, extra: Sequence[str] = ()
+    ) -> None:
         self.db_url, self.broker_url, self.log_path = db_url, broker_url, log_path
+        self.extra = list(extra)  # e.g. --shared GROUP --client-id NAME
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20.0) -> BackOfficeProcess:
         argv = [sys.executable, "-m", "backoffice.cli", "serve", "--db", self.db_url,
-                "--broker", self.broker_url]  # fmt: skip
+                "--broker", self.broker_url, *self.extra]  # fmt: skip
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL,
                                             stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
