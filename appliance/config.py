@@ -119,6 +119,12 @@ class SyncSection:
 
     window: int = _field("Outbox messages in flight before waiting for acks.", min=1, max=1024)
     ack_timeout_s: float = _field("Seconds to wait for an ack before resending.", gt=0)
+    resend_max_s: float = _field(
+        "Longest wait before resending an unacked entry again (each resend doubles the "
+        "wait from ack_timeout_s, so a congested link is not flooded).",
+        gt=0,
+        at_least="ack_timeout_s",
+    )
     rpc_timeout_s: float = _field("Seconds before an RPC falls back to the local answer.", gt=0)
     reconnect_min_s: float = _field("First delay before reconnecting to the broker.", gt=0)
     reconnect_max_s: float = _field(

@@ -17,8 +17,9 @@ Methods and their params (the result is in `RpcResponse.result`):
   "balances": [{"kind", "account", "amount"}]}`: everything of the store, for the
   register to replace its cached copy (`appliance.store.cache.replace_customers`).
 
-An answer larger than the protocol's payload limit (`wire.MAX_PAYLOAD`) is not sent as
-such (the register would refuse it): it becomes "error", and the local data stands.
+An answer larger than the protocol's payload limit (`wire.MAX_PAYLOAD`) goes in parts
+(`wire.split_answer`): the first response says how many and the digest of the whole;
+the register asks for the others with `{"part": i, "digest": d}` beside its params.
 
 Params that do not fit, an unknown product or account: status "invalid" with a reason
 the cashier can read. A store the back office has no catalogue for, or any failure of
@@ -115,15 +116,24 @@ class Rpc:
         return self.call(store, request, now)
 
     def call(self, store: str, request: RpcRequest, now: datetime) -> RpcResponse:
-        """Answer one decoded request for a register of `store`."""
-        response = self._call(store, request, now)
-        size = len(wire.encode_response(response))
-        if size > wire.MAX_PAYLOAD:
-            log.error("rpc %s for %s: answer of %d bytes is over the protocol limit",
-                      request.method, store, size)  # fmt: skip
-            return RpcResponse("error", error=f"the answer is {size} bytes, over the "
-                                              f"{wire.MAX_PAYLOAD} byte limit")  # fmt: skip
-        return response
+        """Answer one decoded request for a register of `store` (in parts when too big)."""
+        try:
+            params, index, digest = wire.part_request(request.params)
+        except WireError as exc:
+            return RpcResponse("invalid", error=str(exc))
+        response = self._call(store, RpcRequest(request.method, params), now)
+        if response.status != "ok" or (
+            index == 0 and len(wire.encode_response(response)) <= wire.MAX_PAYLOAD
+        ):
+            return response
+        parts = wire.split_answer(response.result)
+        if digest is not None and digest != parts[0].digest:
+            return RpcResponse("error", error="the answer changed while it was being fetched")
+        if index >= len(parts):
+            return RpcResponse("invalid", error=f"part: there are only {len(parts)} parts")
+        if index == 0:
+            log.info("rpc %s for %s: answering in %d parts", request.method, store, len(parts))
+        return RpcResponse("ok", wire.part_result(parts[index]))
 
     def _call(self, store: str, request: RpcRequest, now: datetime) -> RpcResponse:
         handler = getattr(self, f"_{request.method}", None)

@@ -47,6 +47,10 @@ from appliance.sync import wire
 
 log = logging.getLogger("appliance.sync")
 
+Answered = Callable[[wire.RpcResponse | None], m.Event | None]
+"""Turns the answer to one of the sync thread's calls (None: none came) into the next
+event, or None when the call goes on (the next part of an answer was asked for)."""
+
 SETTLED = {
     "accepted": outbox.EntryState.CONFIRMED,
     "duplicate": outbox.EntryState.CONFIRMED,
@@ -105,6 +109,7 @@ class SyncLink:
             m.Settings(
                 window=sync.window,
                 ack_timeout=sync.ack_timeout_s,
+                resend_max=sync.resend_max_s,
                 reconnect_min=sync.reconnect_min_s,
                 reconnect_max=sync.reconnect_max_s,
             ),
@@ -118,7 +123,7 @@ class SyncLink:
         self._sent: list[int] = []
         # The sync thread's own requests (pull, refresh): it cannot wait for an answer that
         # its own network loop must receive, so each is a deadline and what to do with it.
-        self._calls: dict[bytes, tuple[float, Callable[[wire.RpcResponse | None], m.Event]]] = {}
+        self._calls: dict[bytes, tuple[float, Answered]] = {}
         self._rpc_ids = itertools.count(1)
         self._lock = threading.Lock()
         self._status = LinkStatus("offline", 0)
@@ -258,10 +263,15 @@ class SyncLink:
         self._connected = False
         for future in list(self._pending_rpc.values()):
             future.cancel()
-        for _, done in self._calls.values():
-            self._events.put(done(None))
-        self._calls.clear()
+        calls, self._calls = list(self._calls.values()), {}
+        for _, done in calls:
+            self._event(done(None))
         self._events.put(m.Disconnected(self.clock()) if was else m.ConnectFailed(self.clock()))
+
+    def _event(self, event: m.Event | None) -> None:
+        """Queue an event for the machine (None: a call goes on, nothing happened yet)."""
+        if event is not None:
+            self._events.put(event)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
@@ -274,13 +284,14 @@ class SyncLink:
                 self._events.put(m.AckReceived(ack.id, ack.status, ack.reason, self.clock()))
             elif topic == wire.rpc_response_topic(self.store, self.register):
                 correlation = bytes(getattr(message.properties, "CorrelationData", b""))
+                response = wire.decode_response(body)  # a garbled answer is left to time out
                 if correlation in self._calls:  # the sync thread's own call: answered here
                     _, done = self._calls.pop(correlation)
-                    self._events.put(done(wire.decode_response(body)))
+                    self._event(done(response))
                     return
                 future = self._pending_rpc.get(correlation)
                 if future is not None and not future.done():
-                    future.set_result(wire.decode_response(body))
+                    future.set_result(response)
         except wire.WireError as exc:
             log.warning("ignored a malformed message on %s: %s", message.topic, exc)
 
@@ -311,7 +322,9 @@ class SyncLink:
         for correlation, (expires, done) in list(self._calls.items()):
             if expires <= now:
                 del self._calls[correlation]
-                events.append(done(None))
+                event = done(None)
+                if event is not None:
+                    events.append(event)
         deadline = self.machine.next_deadline()
         if deadline is not None and deadline <= now:
             events.append(m.Timer(now))
@@ -398,12 +411,50 @@ class SyncLink:
         params: dict[str, Any],
         done: Callable[[wire.RpcResponse | None], m.Event],
     ) -> m.Event | None:
-        """Start a request from the sync thread; `done` turns its answer into the next event."""
+        """Start a request from the sync thread; `done` turns its answer into the next event.
+
+        An answer sent in parts is fetched part by part (each with its own timeout) and
+        handed to `done` whole; a part that does not come or does not fit ends it as
+        no answer, and the machine asks again later.
+        """
+        return self._ask(method, params, self._parts_then(method, params, done, []))
+
+    def _ask(
+        self,
+        method: str,
+        params: dict[str, Any],
+        answered: Answered,
+    ) -> m.Event | None:
         correlation = self._correlation()
         if not self._connected or not self._publish_request(correlation, method, params):
-            return done(None)
-        self._calls[correlation] = (self.clock() + self.config.sync.rpc_timeout_s, done)
+            return answered(None)
+        self._calls[correlation] = (self.clock() + self.config.sync.rpc_timeout_s, answered)
         return None
+
+    def _parts_then(
+        self,
+        method: str,
+        params: dict[str, Any],
+        done: Callable[[wire.RpcResponse | None], m.Event],
+        parts: list[wire.Part],
+    ) -> Answered:
+        def answered(response: wire.RpcResponse | None) -> m.Event | None:
+            if response is None or response.status != "ok":
+                return done(response)
+            try:
+                part = wire.read_part(response.result)
+                if part is None:
+                    return done(response)
+                parts.append(part)
+                if part.index + 1 < part.count:
+                    more = {**params, "part": part.index + 1, "digest": part.digest}
+                    return self._ask(method, more, self._parts_then(method, params, done, parts))
+                return done(wire.RpcResponse("ok", wire.join_parts(parts)))
+            except wire.WireError as exc:
+                log.warning("rpc %s: a part of the answer is unusable: %s", method, exc)
+                return done(None)
+
+        return answered
 
     def _pull(self, since: int) -> m.Event | None:
         def done(response: wire.RpcResponse | None) -> m.Event:

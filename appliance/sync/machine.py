@@ -13,7 +13,10 @@ again with a Timer if nothing else happens.
 Draining: while online, the machine keeps up to `window` entries in flight,
 loading the next unsent ones after the highest it has sent (W=1 is the
 stop-and-wait of older systems). An entry without an ack by its deadline is
-resent with the same bytes (the back office dedupes by id). An ack
+resent with the same bytes (the back office dedupes by id), and each resend
+of it waits twice as long as the last (up to `resend_max`, scaled by a jitter
+in [1, 1.5)): acks that are late because the link or the back office is
+congested must not bring more copies of the same entries. An ack
 `accepted` or `duplicate` confirms the entry, `rejected` keeps it with its
 reason; either way the slot frees and the drain goes on. A disconnect
 requeues everything in flight; the next connection starts again from the
@@ -240,6 +243,7 @@ class Settings:
 
     window: int = 16
     ack_timeout: float = 10.0
+    resend_max: float = 120.0
     reconnect_min: float = 1.0
     reconnect_max: float = 60.0
     status_every: float = 30.0
@@ -374,8 +378,8 @@ class SyncMachine:
             return
         expired = [f for f in self.in_flight.values() if f.deadline <= now]
         for flight in expired:
-            flight.deadline = now + self.settings.ack_timeout
             flight.sends += 1
+            flight.deadline = now + self._resend_wait(flight.sends)
         if expired:
             out.append(Send(tuple(f.entry for f in expired), resend=True))
         if self._status_at is not None and now >= self._status_at:
@@ -385,6 +389,11 @@ class SyncMachine:
             self._refresh_at = None
             self._settle_state(now, out)
         self._fill(out)  # a load that failed or found nothing is tried again
+
+    def _resend_wait(self, sends: int) -> float:
+        """How long a copy sent for the `sends`-th time waits for its ack."""
+        doubled: float = self.settings.ack_timeout * 2.0 ** min(sends - 1, 30)
+        return min(doubled, self.settings.resend_max) * (1 + self.rand() / 2)
 
     def _beacon(self, event: BeaconSeen, out: list[Action]) -> None:
         self.beacon_version = max(self.beacon_version, event.version)

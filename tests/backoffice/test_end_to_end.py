@@ -19,6 +19,7 @@ from appliance.domain.money import Money
 from appliance.domain.tender import Tender
 from appliance.register import Register
 from appliance.store import cache
+from appliance.sync import wire
 from appliance.sync.link import SyncLink
 from backoffice.catalog import load_catalog
 from backoffice.db import Database
@@ -116,3 +117,31 @@ def test_the_broker_goes_away_and_nothing_is_lost_or_doubled(
         assert stored == first + during
     finally:
         link.stop()
+
+
+def test_a_catalogue_bigger_than_one_message_arrives_in_parts(
+    register: Register, db_url: str, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.csv"
+    rows = DEMO_CATALOG.with_suffix(".csv").read_text().splitlines()
+    rows += [f"bulk-{n:05d},Bulk item {n:05d} with a longer shelf name,bakery,1.99,food,,,,,"
+             for n in range(4000)]  # fmt: skip
+    big.write_text("\n".join(rows) + "\n")
+    db = Database(db_url)
+    version = load_catalog(db, "s1", register.config, big, datetime.now(UTC))
+    with db.transaction(readonly=True) as tx:
+        catalogue = tx.scalar("SELECT catalog FROM stores WHERE store = 's1'")
+    assert len(str(catalogue)) > 2 * wire.MAX_PAYLOAD, "big enough to need parts"
+    service = BackOffice(db_url, mosquitto.url, beacon_interval_s=0.2)
+    service.start()
+    link: SyncLink | None = None
+    try:
+        assert service.wait_ready(10)
+        link = start_sync(register)
+        assert wait_for(lambda: register.catalog_version() == version), link.status()
+        assert register.search("bulk item 03999")[0].sku == "bulk-03999"
+    finally:
+        if link is not None:
+            link.stop()
+        service.stop()
+        db.close()

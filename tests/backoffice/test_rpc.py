@@ -207,10 +207,25 @@ def test_refresh_gives_every_customer_and_balance_of_the_store(stocked: Database
     assert call(stocked, "refresh", {"all": True}).status == "invalid"
 
 
-def test_an_answer_over_the_payload_limit_is_an_error(stocked: Database) -> None:
+def test_an_answer_over_the_payload_limit_comes_in_parts(stocked: Database) -> None:
     with stocked.transaction() as tx:
         for n in range(3000):
             ledger.put_customer(tx, "s1", f"c{n:05d}", "A customer with a long name " * 3)
-    response = call(stocked, "refresh", {})
-    assert response.status == "error" and "byte limit" in response.error
-    assert len(wire.encode_response(response)) < wire.MAX_PAYLOAD
+    first = call(stocked, "refresh", {})
+    part = wire.read_part(first.result)
+    assert part is not None and part.index == 0 and part.count >= 2
+    parts = [part]
+    for index in range(1, part.count):
+        response = call(stocked, "refresh", {"part": index, "digest": part.digest})
+        assert len(wire.encode_response(response)) <= wire.MAX_PAYLOAD
+        parts.append(wire.read_part(response.result))  # type: ignore[arg-type]
+    whole = wire.join_parts(parts)
+    assert [c["id"] for c in whole["customers"]] == [f"c{n:05d}" for n in range(3000)]
+    assert call(stocked, "refresh", {"part": part.count, "digest": part.digest}).error == (
+        f"part: there are only {part.count} parts"
+    )
+    assert call(stocked, "refresh", {"part": 1}).status == "invalid"
+    with stocked.transaction() as tx:  # the answer changes between two parts
+        ledger.put_customer(tx, "s1", "c99999", "Late")
+    stale = call(stocked, "refresh", {"part": 1, "digest": part.digest})
+    assert (stale.status, stale.error) == ("error", "the answer changed while it was being fetched")

@@ -372,3 +372,24 @@ def test_a_failure_reported_twice_is_handled_once() -> None:
     assert world.machine.handle(m.ConnectFailed(0.1)) == []
     assert world.machine.handle(m.Disconnected(0.1)) == []
     assert world.machine.next_deadline() == deadline, "no second backoff step"
+
+
+def test_each_resend_of_an_entry_waits_twice_as_long_up_to_the_cap() -> None:
+    settings = Settings(ack_timeout=10.0, resend_max=35.0, status_every=1e9)
+    machine = SyncMachine(settings, rand=lambda: 0.5)
+    machine.handle(m.Start(0.0))
+    machine.handle(m.Connected(0.0))
+    machine.handle(m.Loaded(machine._token, (m.OutboxEntry(1, "id-1"),), 1, 0.0))
+    sent_at, now = [], 0.0
+    for _ in range(5):
+        deadline = machine.next_deadline()
+        assert deadline is not None
+        now = deadline
+        actions = machine.handle(m.Timer(now))
+        assert m.Send((m.OutboxEntry(1, "id-1"),), resend=True) in actions
+        sent_at.append(now)
+    waits = [b - a for a, b in zip([0.0, *sent_at], sent_at, strict=False)]
+    # first copy: ack_timeout; each resend doubles it (x1.25 jitter), capped at 35 s (x1.25)
+    assert waits == [10.0, 25.0, 43.75, 43.75, 43.75]
+    machine.handle(m.AckReceived("id-1", "accepted", "", now))
+    assert not machine.in_flight, "the ack ends the resends"
