@@ -13,7 +13,7 @@ run: $(STAMPS)/venv
 
 test: $(STAMPS)/venv
 	$(BIN)/python -m pytest --cov --cov-branch --cov-report= -p no:cacheprovider tests --ignore=tests/bench
-	$(BIN)/python -m coverage report --include='appliance/domain/*' --fail-under=95
+	$(BIN)/python -m coverage report --include='appliance/domain/*,hw/protocols/*' --fail-under=95
 
 bench: $(STAMPS)/venv
 	$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/bench

@@ -1,0 +1,54 @@
+"""How a serial device wants its port set up: the one definition every driver shares.
+
+Field names are pyserial's (`serial.Serial(baudrate=..., bytesize=..., parity=...,
+stopbits=...)`) so a profile's settings pass straight through as keyword
+arguments. `dtr` and `rts` are the modem-control lines: some scales only talk
+while one is held high, others hang if it is; `None` leaves the line as the OS
+opened it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SerialSettings:
+    """A serial port's line settings, as a device profile states them.
+
+    `parity` is pyserial's one-letter code ("N", "E", "O", "M", "S");
+    `stopbits` is 1, 1.5 or 2; `dtr`/`rts` True/False hold the line
+    asserted/deasserted from the moment the port opens, None leaves it alone.
+    """
+
+    baudrate: int = 9600
+    bytesize: int = 8
+    parity: str = "N"
+    stopbits: float = 1
+    dtr: bool | None = None
+    rts: bool | None = None
+
+    def pyserial_kwargs(self) -> dict[str, Any]:
+        """The line settings as keyword arguments for `serial.serial_for_url`.
+
+        DTR/RTS are not keyword arguments there; see `apply_lines`.
+        """
+        return {
+            "baudrate": self.baudrate,
+            "bytesize": self.bytesize,
+            "parity": self.parity,
+            "stopbits": self.stopbits,
+        }
+
+    def apply_lines(self, port: Any) -> None:
+        """Set DTR/RTS on a pyserial port where the profile asks for it.
+
+        Call it before `port.open()` (a port made with `do_not_open=True`):
+        pyserial then applies the lines as it opens, so a scale that needs DTR
+        held never sees it drop.
+        """
+        if self.dtr is not None:
+            port.dtr = self.dtr
+        if self.rts is not None:
+            port.rts = self.rts
