@@ -354,6 +354,12 @@ class Register(Backroom):
 
         return self._read(run, "reading the sale")
 
+    def reprint(self, sale_id: str) -> int:
+        """Queue the receipt of a committed sale again; returns the job number."""
+        self.sale(sale_id)  # raises RegisterError for an unknown sale
+        return self._write(lambda t: local.add_print_job(t, self.storage, "receipt", sale_id),
+                           "queueing a reprint")  # fmt: skip
+
     def status(self) -> Status:
         """Store, register, counts and sync metadata."""
 

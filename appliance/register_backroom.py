@@ -226,3 +226,15 @@ class Backroom(RegisterCore):
             f"{feature}: needs a connection to the back office"
             + ("" if self.online() else "; the register is offline right now")
         )
+
+    # --- the print queue ------------------------------------------------------------------
+
+    def print_jobs(self, pending_only: bool = True) -> list[dict[str, Any]]:
+        """Print jobs in order (pending and failed ones unless `pending_only` is False)."""
+        return self._read(lambda t: local.print_jobs(t, self.storage, pending_only))
+
+    def finish_print_job(self, number: int, error: str = "", final: bool = False) -> None:
+        """Record a print attempt: printed, or failed with the device's error (kept to retry);
+        `final` drops a job that can never print, keeping its reason."""
+        self._write(lambda t: local.finish_print_job(t, self.storage, number, error, final),
+                    "recording a print job")  # fmt: skip

@@ -206,19 +206,22 @@ def print_jobs(txn: Txn, storage: Storage, pending_only: bool = True) -> list[di
     with txn.cursor(db=storage.dbs["print_jobs"]) as cursor:
         for key, raw in cursor:
             record = dict(load("print_jobs", key, raw))
-            if not pending_only or record["state"] != "printed":
+            if not pending_only or record["state"] in ("pending", "failed"):
                 out.append({**record, "number": int.from_bytes(key, "big")})
     return out
 
 
-def finish_print_job(txn: Txn, storage: Storage, number: int, error: str = "") -> None:
-    """Record a print attempt: printed, or failed with the device's error (kept for retry)."""
+def finish_print_job(
+    txn: Txn, storage: Storage, number: int, error: str = "", final: bool = False
+) -> None:
+    """Record a print attempt: printed, or failed with the device's error (kept for retry);
+    `final` drops a job that can never print (its sale is gone), keeping the reason."""
     key = number.to_bytes(8, "big")
     record = dict(_get(txn, storage, "print_jobs", key) or {})
     if not record:
         raise KeyError(f"no print job {number}")
-    record.update(state="failed" if error else "printed", error=error,
-                  attempts=int(record["attempts"]) + 1)  # fmt: skip
+    state = ("dropped" if final else "failed") if error else "printed"
+    record.update(state=state, error=error, attempts=int(record["attempts"]) + 1)
     _put(txn, storage, "print_jobs", key, record)
 
 
