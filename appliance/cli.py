@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import tempfile
 import time
@@ -24,7 +23,16 @@ from zoneinfo import ZoneInfo
 
 from appliance.bootstrap import open_register, open_storage, write_catalog
 from appliance.catalog_file import CatalogFileError, StoreData
-from appliance.config import Config, ConfigError, describe_schema, load_config
+from appliance.cli_hw import HW_ERRORS, add_hw_commands, add_sim_commands
+from appliance.config import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG,
+    Config,
+    ConfigError,
+    config_path,
+    describe_schema,
+    load_config,
+)
 from appliance.domain import codec
 from appliance.domain.errors import DomainError
 from appliance.domain.money import Money
@@ -40,7 +48,6 @@ from appliance.store.outbox import OutboxEntry
 from appliance.sync.wire import decode_envelope
 
 DEMO = Path(__file__).resolve().parent.parent / "config" / "demo"
-CONFIG_ENV, DEFAULT_CONFIG = "APPLIANCE_CONFIG", Path("/etc/appliance/register.toml")
 T = TypeVar("T")
 
 
@@ -88,7 +95,7 @@ def _config_docs(args: argparse.Namespace) -> int:
 
 
 def _register_config(args: argparse.Namespace) -> Config:
-    return load_config(args.config or Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG))
+    return load_config(config_path(args.config))
 
 
 @contextlib.contextmanager
@@ -282,6 +289,7 @@ def _add_register_commands(sub: Any) -> None:
                                   "(the register must be stopped)")  # fmt: skip
     load.add_argument("file", type=Path)
     load.set_defaults(func=_catalog_import)
+    add_hw_commands(sub, common)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -305,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs = config_sub.add_parser("docs", help="every setting with its type, default and meaning")
     docs.set_defaults(func=_config_docs)
     _add_register_commands(sub)
+    add_sim_commands(sub)
     return parser
 
 
@@ -313,7 +322,8 @@ def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> 
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
-    except (ConfigError, CatalogFileError, CommandError, DomainError, StorageError, OSError) as exc:
+    except (ConfigError, CatalogFileError, CommandError, DomainError, StorageError, OSError,
+            *HW_ERRORS) as exc:  # fmt: skip
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return code

@@ -455,6 +455,15 @@ def _defaults_path(given: Path | None) -> Path:
     return given if given is not None else Path(env) if env else PACKAGED_DEFAULTS
 
 
+CONFIG_ENV = "APPLIANCE_CONFIG"
+DEFAULT_CONFIG = Path("/etc/appliance/register.toml")
+
+
+def config_path(given: Path | None) -> Path:
+    """Where the register's config is: as given, else $APPLIANCE_CONFIG, else /etc/appliance."""
+    return given or Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
 def load_config(register_file: Path, defaults_file: Path | None = None) -> Config:
     """Load ``register_file`` merged over the defaults; raise ConfigError if unusable.
 

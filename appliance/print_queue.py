@@ -48,8 +48,11 @@ class PrintQueue:
         printer: ReceiptPrinter | None,
         receipt: ReceiptSection,
         retry_s: float = 5.0,
+        columns: int | None = None,
     ) -> None:
+        """`columns`: characters per line on the printer's paper (default: receipt.width)."""
         self.register, self.printer, self.receipt = register, printer, receipt
+        self.columns = columns or receipt.width
         self.retry_s = retry_s
         self.state = QueueState(0)
         self._wake = threading.Event()
@@ -82,7 +85,7 @@ class PrintQueue:
             log.error("print job %d cannot be printed: %s", number, exc)
             self.register.finish_print_job(number, str(exc), final=True)
             return ""
-        document = receipt_document(sale, self.receipt.width, self.receipt.header,
+        document = receipt_document(sale, self.columns, self.receipt.header,
                                     self.receipt.footer)  # fmt: skip
         assert self.printer is not None
         try:

@@ -9,7 +9,8 @@ opened it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -40,6 +41,21 @@ class SerialSettings:
             "parity": self.parity,
             "stopbits": self.stopbits,
         }
+
+    def for_port(self, path: str) -> SerialSettings:
+        """These settings, made 8N1 where `path` is a pseudo-terminal.
+
+        A pty (a simulator, a tech's `appliance sim`) has no UART: its line settings
+        change nothing, and some kernels refuse 7 data bits or parity on one
+        (EINVAL from tcsetattr). So a profile saying 9600 7E1 for the real scale
+        still opens its simulator.
+        """
+        if os.path.realpath(path).startswith("/dev/pts/") and (self.bytesize, self.parity) != (
+            8,
+            "N",
+        ):
+            return replace(self, bytesize=8, parity="N")
+        return self
 
     def apply_lines(self, port: Any) -> None:
         """Set DTR/RTS on a pyserial port where the profile asks for it.

@@ -50,7 +50,7 @@ def test_demo_config_loads_with_its_tax_cash_and_devices() -> None:
     kinds = {name: d.kind for name, d in config.devices.items()}
     assert sorted(kinds.values()) == ["cash_drawer", "receipt_printer", "scale", "scanner"]
     assert config.devices["printer"].url == "socket://127.0.0.1:9100"
-    assert config.devices["scale"].url == "sim://scale/toledo8217"
+    assert config.devices["scale"].url == "var/demo/scale"
 
 
 def test_example_config_loads() -> None:

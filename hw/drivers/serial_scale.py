@@ -99,7 +99,10 @@ class SerialScale:
 
     def _make_port(self) -> _Port:
         port = serial.serial_for_url(
-            self.url, do_not_open=True, timeout=0, **self.settings.pyserial_kwargs()
+            self.url,
+            do_not_open=True,
+            timeout=0,
+            **self.settings.for_port(self.url).pyserial_kwargs(),
         )
         self.settings.apply_lines(port)  # before open(): pyserial asserts them as it opens
         return cast(_Port, port)

@@ -76,7 +76,7 @@ class SerialScanner:
         url = self.info.url
         try:
             port = serial.serial_for_url(
-                url, do_not_open=True, timeout=0, **self.settings.pyserial_kwargs()
+                url, do_not_open=True, timeout=0, **self.settings.for_port(url).pyserial_kwargs()
             )
             self.settings.apply_lines(port)
             port.open()

@@ -319,3 +319,19 @@ def test_one_usb_id_names_one_profile(tmp_path: Path) -> None:
     assert caught.value.file == str(second)
     assert caught.value.key == "usb[0]"
     assert "0c2e:0b61 is already claimed by a_first.toml" in str(caught.value)
+
+
+def test_a_pseudo_terminal_opens_8n1_whatever_the_profile_says(tmp_path: Path) -> None:
+    import os
+
+    seven_e_one = SerialSettings(9600, 7, "E", 1, dtr=True)
+    master, slave = os.openpty()
+    try:
+        pty = os.ttyname(slave)
+        (tmp_path / "scale0").symlink_to(pty)
+        assert seven_e_one.for_port(pty) == SerialSettings(9600, 8, "N", 1, dtr=True)
+        assert seven_e_one.for_port(str(tmp_path / "scale0")).bytesize == 8, "through a link"
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert seven_e_one.for_port("/dev/ttyUSB0") is seven_e_one, "a real UART keeps 7E1"
