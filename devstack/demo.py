@@ -1,9 +1,13 @@
 """`make run`: a broker, the back office on SQLite and a register, on this machine.
 
 Everything lives under var/demo/: the broker's files, the back office's database,
-the register's LMDB data. The register (simulated: no screen yet) rings up the
-demo cart, commits it, and the sync link delivers it; the demo then prints the
-receipt, waits for the back office's ack, and shows the back office's view.
+the register's LMDB data, and links to the simulated scale and scanner. The
+devices are the package's simulators (a network ESC/POS printer, a Toledo 8217
+scale and a serial scanner on pseudo-terminals), reached by the real drivers.
+The register (no screen yet) weighs on the scale, rings up the demo cart,
+commits it, and the sync link delivers it; the receipt comes out of the print
+queue onto the simulated printer, the drawer is kicked, and the demo shows the
+paper as printed, waits for the back office's ack and shows its view.
 Run it again and the sales add up: the register's chain and the back office's
 database persist between runs.
 """
@@ -14,20 +18,29 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from appliance.bootstrap import open_register, open_storage, start_sync
-from appliance.config import load_config
+from appliance.config import Config, load_config
 from appliance.demo import DEMO_DIR, ring_up_demo, seed_demo
-from appliance.domain.receipt import build_receipt, render_text
+from appliance.devices import Devices, open_devices, paper_of, resolve
+from appliance.print_queue import PrintQueue
+from appliance.register import Register
 from backoffice.catalog import load_catalog
 from backoffice.db import Database
 from backoffice.reports import report
 from backoffice.service import BackOffice
 from devstack.mosquitto import Mosquitto
 from devstack.ports import free_port, port_accepts
+from hw.escpos_render import Paper
+from hw.profiles import ProfileIndex
+from hw.protocols.scale import WeightUnit
+from hw.sim.printer import EscposPrinterSimulator
+from hw.sim.scale import SerialScaleSimulator
+from hw.sim.scanner import SerialScannerSim
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,9 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         broker=replace(config.broker, url=f"mqtt://127.0.0.1:{port}"),
     )
     db_url = f"sqlite:///{(var / 'backoffice.db').resolve()}"
-    with Mosquitto(
-        var / "mosquitto", port=port, persistence=True, max_queued_messages=100_000
-    ) as broker:  # see config/broker
+    with ExitStack() as stack:
+        broker = stack.enter_context(
+            Mosquitto(var / "mosquitto", port=port, persistence=True, max_queued_messages=100_000)
+        )  # see config/broker
         print(f"broker      {broker.url} (files in {var / 'mosquitto'})")
         load_catalog(Database(db_url), config.register.store, config,
                      DEMO_DIR / "catalog.toml", datetime.now(UTC))  # fmt: skip
@@ -58,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         office.wait_ready(10)
         print(f"back office {db_url}")
         storage = open_storage(config)
+        sims = stack.enter_context(DemoDevices(var))
+        config = sims.configure(config)
+        devices = open_devices(config)
+        stack.callback(devices.close)
+        _show_devices(devices, sims)
         try:
             seed_demo(storage, config)
             register = open_register(config, storage)
@@ -67,9 +86,9 @@ def main(argv: list[str] | None = None) -> int:
             # rung up online if we can: connected, and the cache holds the office's catalogue
             _wait(lambda: link.status().state != "offline" and register.catalog_version() > 0, 8.0)
             done = ring_up_demo(register)
-            receipt = build_receipt(done.sale, config.receipt.header, config.receipt.footer)
+            _print_and_kick(register, devices, config)
             print()
-            sys.stdout.write(render_text(receipt, config.receipt.width))
+            sys.stdout.write(sims.printer.pages[-1] if sims.printer.pages else "(no receipt)\n")
             print()
             reached = _wait(lambda: register.status().unsent == 0, args.timeout)
             status = register.status()
@@ -94,6 +113,69 @@ def main(argv: list[str] | None = None) -> int:
         "`backoffice report drift --db " + db_url + "`"
     )
     return 0 if reached else 1
+
+
+class DemoDevices:
+    """The demo's simulated devices, and the config pointed at them."""
+
+    def __init__(self, var: Path) -> None:
+        self.var = var
+        port = 9100 if not port_accepts("127.0.0.1", 9100) else 0
+        self.printer = EscposPrinterSimulator(port=port, paper=Paper(48, 576))
+        self.scale = SerialScaleSimulator("toledo8217", "0.742", WeightUnit.KG,
+                                          link=var / "scale")  # fmt: skip
+        self.scanner = SerialScannerSim()
+
+    def __enter__(self) -> DemoDevices:
+        self.printer.start()
+        self.scale.start()
+        self.scanner.start()
+        link = self.var / "scanner"
+        link.unlink(missing_ok=True)
+        link.symlink_to(self.scanner.url)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.scanner.stop()
+        self.scale.stop()
+        self.printer.stop()
+
+    def configure(self, config: Config) -> Config:
+        """The config with each device entry pointed at its simulator."""
+        urls = {"printer": self.printer.url, "scale": str(self.scale.link),
+                "scanner": str(self.var / "scanner")}  # fmt: skip
+        devices = {name: replace(section, url=urls.get(name, section.url))
+                   for name, section in config.devices.items()}  # fmt: skip
+        return replace(config, devices=devices)
+
+
+def _show_devices(devices: Devices, sims: DemoDevices) -> None:
+    print(f"printer     {sims.printer.url} (simulated Epson TM-T20III, 48 columns)")
+    print(f"scale       {sims.scale.link} -> {sims.scale.slave_path} (simulated Toledo 8217)")
+    print(f"scanner     {sims.var / 'scanner'} -> {sims.scanner.url} (simulated)")
+    for name, problem in devices.problems.items():
+        print(f"device      {name}: {problem}")
+    scale = devices.by_name.get("scale")
+    if scale is not None:
+        reading = scale.read(2.0)
+        shown = (
+            getattr(reading, "reason", None)
+            or f"{reading.weight} {reading.unit.value} {reading.status.value}"
+        )
+        print(f"scale       reads {shown}")
+
+
+def _print_and_kick(register: Register, devices: Devices, config: Config) -> None:
+    """The receipt from the print queue, then the drawer: only after the commit."""
+    printer = devices.by_name.get("printer")
+    columns = paper_of(resolve("printer", config.devices["printer"], ProfileIndex.load())
+                       .profile.quirks).columns  # type: ignore[arg-type]  # fmt: skip
+    state = PrintQueue(register, printer, config.receipt, columns=columns).print_pending()
+    print(f"printer     {'receipt printed' if state.ok else state.problem}")
+    drawer = devices.by_name.get("drawer")
+    if drawer is not None:
+        kicked = drawer.kick()
+        print(f"drawer      {'opened' if kicked.confirmed else 'not confirmed'}: {kicked.detail}")
 
 
 def _wait(condition: Callable[[], bool], timeout: float) -> bool:

@@ -16,7 +16,10 @@ def test_the_demo_sale_reaches_the_back_office_and_runs_add_up(tmp_path: Path) -
 
     first = run()
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "TOTAL CAD                            87.31" in first.stdout
+    assert "TOTAL CAD                                  87.31" in first.stdout, "as printed"
+    assert "printer     receipt printed" in first.stdout
+    assert "drawer      opened: the drawer reported open" in first.stdout
+    assert "scale       reads 0.742 kg stable" in first.stdout
     assert "sale till-1-1: confirmed by the back office" in first.stdout
     assert "Recorded offline" not in first.stdout, "rung up while connected"
     second = run()
