@@ -11,6 +11,7 @@ packages=(
   postgresql                    # throwaway clusters for the back office tests
   xvfb xauth                    # a real X server with no display (xvfb-run needs xauth)
   libegl1 libgl1-mesa-dri libgbm1 libmtdev1   # what a Kivy (SDL2 + GL) window needs
+  libusb-1.0-0                  # pyusb: USB printers and `appliance hw list` of USB devices
 )
 
 missing=()
