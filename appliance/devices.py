@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from appliance.config import Config, DeviceSection
-from hw.drivers.network_printer import NetworkPrinter, PrinterDrawer
+from hw.drivers.escpos_printer import EscposPrinter, PrinterDrawer, open_escpos_printer
+from hw.drivers.hid_scale import open_hid_scale
 from hw.drivers.serial_scale import SerialScale
 from hw.drivers.serial_scanner import SerialScanner
 from hw.escpos_render import Paper
@@ -84,11 +85,12 @@ def resolve(name: str, section: DeviceSection, index: ProfileIndex) -> Wanted:
 
 
 def open_scale(wanted: Wanted, opened: Devices) -> Scale:
-    """A serial scale (8217, MT-SICS, NCI) at the entry's URL."""
+    """A serial scale (8217, MT-SICS, NCI) at the entry's URL, or a USB HID one
+    (usb://vvvv:pppp or /dev/hidrawN)."""
     quirks = wanted.profile.quirks
     assert isinstance(quirks, ScaleQuirks)
     if wanted.profile.protocol == "hid":
-        raise DeviceSetupError(f"devices.{wanted.name}: USB HID scales are not supported yet")
+        return open_hid_scale(wanted.section.url, model=wanted.profile.title)
     return SerialScale(wanted.section.url, wanted.profile.protocol, wanted.profile.serial,
                        quirks.unit, wanted.info(), wanted.section.timeout_s)  # fmt: skip
 
@@ -99,13 +101,14 @@ def paper_of(quirks: ReceiptPrinterQuirks) -> Paper:
 
 
 def open_receipt_printer(wanted: Wanted, opened: Devices) -> ReceiptPrinter:
-    """An ESC/POS printer on the network (socket://host:port)."""
+    """An ESC/POS printer on the network (socket://host:port), USB (usb://vvvv:pppp) or a
+    serial line (a device path)."""
     quirks = wanted.profile.quirks
     assert isinstance(quirks, ReceiptPrinterQuirks)
     try:
-        return NetworkPrinter.from_url(wanted.section.url, paper=paper_of(quirks),
-                                       model=wanted.profile.title,
-                                       status_timeout=wanted.section.timeout_s)  # fmt: skip
+        return open_escpos_printer(wanted.section.url, settings=wanted.profile.serial,
+                                   paper=paper_of(quirks), model=wanted.profile.title,
+                                   status_timeout=wanted.section.timeout_s)  # fmt: skip
     except ValueError as exc:
         raise DeviceSetupError(f"devices.{wanted.name}.url: {exc}") from None
 
@@ -116,7 +119,7 @@ def open_drawer(wanted: Wanted, opened: Devices) -> CashDrawer:
     assert isinstance(quirks, DrawerQuirks)
     url = wanted.section.url
     printer = opened.by_name.get(url.removeprefix(PRINTER_SCHEME))
-    if not url.startswith(PRINTER_SCHEME) or not isinstance(printer, NetworkPrinter):
+    if not url.startswith(PRINTER_SCHEME) or not isinstance(printer, EscposPrinter):
         raise DeviceSetupError(
             f"devices.{wanted.name}.url: a cash drawer is kicked through a receipt printer: "
             f"expected printer://<name of its receipt_printer entry>, got {url!r}"
