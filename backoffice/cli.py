@@ -57,7 +57,9 @@ def _serve(args: argparse.Namespace) -> int:
     """Run the consumer until SIGTERM or SIGINT."""
     from backoffice.service import BackOffice  # paho only where it is needed
 
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+    # force: python-escpos calls logging.basicConfig() when imported (escpos/capabilities.py),
+    # and a root logger that already has a handler would ignore ours
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
     stop = threading.Event()
 

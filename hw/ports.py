@@ -11,10 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hw.document import PrintDocument
 from hw.protocols.scale import ScaleEvent
+
+if TYPE_CHECKING:
+    # Only for the annotation: importing hw.labels here would load every renderer
+    # (and python-escpos) wherever a port is named.
+    from hw.labels import FilledLabel
 
 
 class DeviceKind(Enum):
@@ -106,6 +111,10 @@ class LabelPrinter(Protocol):
     """A label printer (ESC/POS, ZPL or TSPL, chosen by the device profile)."""
 
     info: DeviceInfo
+
+    def print_label(self, label: FilledLabel, copies: int = 1) -> None:
+        """Print `copies` of a filled label template in the printer's own language."""
+        ...
 
     def print(self, document: PrintDocument, copies: int = 1) -> None:
         """Print `copies` labels of `document`."""
