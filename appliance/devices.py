@@ -20,10 +20,20 @@ from typing import Any
 from appliance.config import Config, DeviceSection
 from hw.drivers.escpos_printer import EscposPrinter, PrinterDrawer, open_escpos_printer
 from hw.drivers.hid_scale import open_hid_scale
+from hw.drivers.network_label_printer import NetworkLabelPrinter
 from hw.drivers.serial_scale import SerialScale
 from hw.drivers.serial_scanner import SerialScanner
 from hw.escpos_render import Paper
-from hw.ports import CashDrawer, DeviceError, DeviceInfo, DeviceKind, ReceiptPrinter, Scale, Scanner
+from hw.ports import (
+    CashDrawer,
+    DeviceError,
+    DeviceInfo,
+    DeviceKind,
+    LabelPrinter,
+    ReceiptPrinter,
+    Scale,
+    Scanner,
+)
 from hw.profiles import (
     DeviceProfile,
     DrawerQuirks,
@@ -141,11 +151,22 @@ def open_scanner(wanted: Wanted, opened: Devices) -> Scanner:
     return SerialScanner.from_profile(wanted.profile, wanted.section.url)
 
 
+def open_label_printer(wanted: Wanted, opened: Devices) -> LabelPrinter:
+    """A network label printer speaking its profile's language (ZPL, TSPL or ESC/POS)."""
+    timeout = wanted.section.timeout_s
+    try:
+        return NetworkLabelPrinter.from_profile(wanted.profile, wanted.section.url,
+                                                status_timeout=timeout)  # fmt: skip
+    except ValueError as exc:
+        raise DeviceSetupError(f"devices.{wanted.name}.url: {exc}") from None
+
+
 OPENERS: dict[DeviceKind, Callable[[Wanted, Devices], Any]] = {
     DeviceKind.SCALE: open_scale,
     DeviceKind.RECEIPT_PRINTER: open_receipt_printer,
     DeviceKind.CASH_DRAWER: open_drawer,
     DeviceKind.SCANNER: open_scanner,
+    DeviceKind.LABEL_PRINTER: open_label_printer,
 }
 """Which driver opens which kind (printers before drawers: see `open_devices`)."""
 
@@ -187,10 +208,7 @@ def open_devices(config: Config, index: ProfileIndex | None = None) -> Devices:
     for name, section in entries:
         try:
             wanted = resolve(name, section, index)
-            opener = OPENERS.get(wanted.kind)
-            if opener is None:
-                raise DeviceSetupError(f"devices.{name}: no driver for {wanted.kind.value} yet")
-            devices.by_name[name] = opener(wanted, devices)
+            devices.by_name[name] = OPENERS[wanted.kind](wanted, devices)
         except (DeviceSetupError, DeviceError, OSError, ValueError) as exc:
             devices.problems[name] = str(exc)
     return devices

@@ -11,6 +11,7 @@ from appliance.config import Config, DeviceSection
 from appliance.devices import DeviceSetupError, open_devices, resolve
 from hw.drivers.escpos_printer import EscposPrinter, PrinterDrawer
 from hw.drivers.hid_scale import HidScale
+from hw.drivers.network_label_printer import NetworkLabelPrinter
 from hw.drivers.serial_scale import SerialScale
 from hw.profiles import ProfileIndex
 from hw.sim.printer import EscposPrinterSimulator
@@ -33,12 +34,15 @@ def test_each_kind_opens_through_its_driver(config: Config) -> None:
             scale=section("scale", "/dev/ttyUSB7"),  # opened on first read: no error yet
             usb_scale=section("scale", "usb://0922:8003", "dymo_m10"),
             spare=section("scanner", "/dev/ttyUSB9", enabled=False),
+            labels=section("label_printer", "socket://127.0.0.1:9101", "tsc_tx200"),
         ))  # fmt: skip
         try:
             assert devices.problems == {}
             assert isinstance(devices.by_name["printer"], EscposPrinter)
             assert isinstance(devices.by_name["scale"], SerialScale)
             assert isinstance(devices.by_name["usb_scale"], HidScale)
+            labels = devices.by_name["labels"]
+            assert isinstance(labels, NetworkLabelPrinter) and labels.language.value == "tspl"
             drawer = devices.by_name["drawer"]
             assert isinstance(drawer, PrinterDrawer) and drawer.kick().confirmed
             assert "spare" not in devices.by_name, "a disabled device is not opened"
