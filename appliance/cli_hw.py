@@ -269,6 +269,11 @@ def _sim_printer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sim_labels(args: argparse.Namespace) -> int:
+    console.run_label_printer(args.language, args.port, sys.stdin, sys.stdout)
+    return 0
+
+
 def _sim_scale(args: argparse.Namespace) -> int:
     try:
         weight = Decimal(args.weight)
@@ -299,6 +304,10 @@ def add_sim_commands(sub: Any) -> None:
         "--columns", type=int, default=48, help="characters per line (48: TM-T20III; 42: TM-T88)"
     )
     printer.set_defaults(func=_sim_printer)
+    labels = sim_sub.add_parser("label-printer", help="a network ZPL or TSPL label printer")
+    labels.add_argument("--language", choices=("zpl", "tspl"), default="zpl")
+    labels.add_argument("--port", type=int, default=9101, help="TCP port (0: any free one)")
+    labels.set_defaults(func=_sim_labels)
     scale = sim_sub.add_parser("scale", help="a serial scale on a pseudo-terminal")
     scale.add_argument("--protocol", choices=("toledo8217", "mtsics", "nci"),
                        default="toledo8217")  # fmt: skip

@@ -141,3 +141,15 @@ def test_the_scale_and_scanner_consoles(scale: SerialScaleSimulator) -> None:
         out = io.StringIO()
         console.serve(["scan 123", "4006381333931"], console.scanner_commands(scanner), out)
         assert out.getvalue().splitlines() == ["ok: scan 123", "ok: 4006381333931"]
+
+
+def test_the_label_printer_console() -> None:
+    from hw.sim.label_printer import LabelPrinterSimulator
+
+    with LabelPrinterSimulator("tspl") as sim:
+        out = io.StringIO()
+        console.serve(["head open", "labels", "nope"], console.label_printer_commands(sim), out)
+        assert sim.head_open
+    answers = out.getvalue().splitlines()
+    assert answers[:2] == ["ok: head open", "ok: 0 label(s) printed"]
+    assert answers[2].startswith("error: unknown label printer command 'nope'")

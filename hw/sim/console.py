@@ -9,6 +9,7 @@ way a test does it, so what a tech sees is what the tests prove:
              | stall | answer | pages
     scale:   weight 1.25 | unit kg | stable | unstable | fault garbage|stall|over capacity|
              under zero|hang up | fault none | unplug | plug
+    labels:  paper out | paper ok | head open | head closed | drop | reconnect | labels
     scanner: scan CODE | half CODE | garbage | unplug     (any other line is scanned as is)
 
 Every command answers with one line (`ok: ...` or `error: ...`).
@@ -23,6 +24,7 @@ from typing import TextIO
 
 from hw.escpos_render import PAPER_58MM, PAPER_80MM, Paper
 from hw.protocols.scale import WeightUnit
+from hw.sim.label_printer import LabelPrinterSimulator
 from hw.sim.printer import EscposPrinterSimulator
 from hw.sim.scale import SerialScaleSimulator, SimFault
 from hw.sim.scanner import SerialScannerSim
@@ -65,6 +67,29 @@ def printer_commands(sim: EscposPrinterSimulator) -> Handler:
         switch = switches.get(line)
         if switch is None:
             raise ValueError(f"unknown printer command {line!r}; try: {', '.join(switches)}")
+        switch()
+        return f"ok: {line}"
+
+    return handle
+
+
+def label_printer_commands(sim: LabelPrinterSimulator) -> Handler:
+    """The label printer simulator's commands (see the module docstring)."""
+    switches: dict[str, Callable[[], None]] = {
+        "paper out": lambda: setattr(sim, "paper_out", True),
+        "paper ok": lambda: setattr(sim, "paper_out", False),
+        "head open": lambda: setattr(sim, "head_open", True),
+        "head closed": lambda: setattr(sim, "head_open", False),
+        "drop": lambda: setattr(sim, "drop_connection", True),
+        "reconnect": lambda: setattr(sim, "drop_connection", False),
+    }
+
+    def handle(line: str) -> str:
+        if line == "labels":
+            return f"ok: {len(sim.labels)} label(s) printed"
+        switch = switches.get(line)
+        if switch is None:
+            raise ValueError(f"unknown label printer command {line!r}; try: {', '.join(switches)}")
         switch()
         return f"ok: {line}"
 
@@ -137,6 +162,15 @@ def run_printer(port: int, columns: int, commands: Iterable[str], out: TextIO) -
         print(f"printer {sim.url}", file=out, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             serve(commands, printer_commands(sim), out)
+
+
+def run_label_printer(language: str, port: int, commands: Iterable[str], out: TextIO) -> None:
+    """A network label printer speaking `language` (zpl, tspl) on 127.0.0.1:`port`."""
+    show = lambda lines: print("\n".join(["[label]", *lines]), file=out)  # noqa: E731
+    with LabelPrinterSimulator(language, port=port, on_label=show) as sim:
+        print(f"label printer {sim.url} ({language})", file=out, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            serve(commands, label_printer_commands(sim), out)
 
 
 def run_scale(
