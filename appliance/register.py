@@ -49,6 +49,7 @@ from appliance.register_core import (
     WeightRequired,
     WrongPin,
 )
+from appliance.register_lookups import Lookups, StaffMember
 from appliance.store import cache, local, outbox
 from appliance.store.errors import StorageTimeout
 from appliance.store.lmdb_env import Txn
@@ -67,13 +68,14 @@ __all__ = [
     "Register",
     "RegisterError",
     "SaleRecorded",
+    "StaffMember",
     "Status",
     "WeightRequired",
     "WrongPin",
 ]
 
 
-class Register(Backroom):
+class Register(Lookups, Backroom):
     """The register's services; see the module docstring."""
 
     # --- session ----------------------------------------------------------------------
@@ -209,7 +211,10 @@ class Register(Backroom):
         if customer_id is None:
             self.cart = self.cart.attach_customer(None)
             return None
-        record = self._read(lambda t: local.customer_record(t, self.storage, customer_id))
+        try:
+            record = self._read(lambda t: local.customer_record(t, self.storage, customer_id))
+        except KeyError:
+            raise RegisterError(f"customer {customer_id} is not known at this register") from None
         self.cart = self.cart.attach_customer(customer_id)
         return record
 

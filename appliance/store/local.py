@@ -81,6 +81,31 @@ def set_balance(txn: Txn, storage: Storage, kind: TenderKind, account: str, amou
     txn.put(balance_key(kind, account), str(amount.minor).encode(), db=storage.dbs["balances"])
 
 
+CUSTOMER_SCAN_CAP = 5000
+"""Customers a name search reads at most: there is no name index (a shop has thousands)."""
+
+
+def find_customers(txn: Txn, storage: Storage, query: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Customers whose id is `query`, then those whose name has a word starting with each
+    word of it (reading at most CUSTOMER_SCAN_CAP records)."""
+    words, wanted = query.lower().split(), query.strip()
+    if not words:
+        return []
+    exact: list[dict[str, Any]] = []
+    named: list[dict[str, Any]] = []
+    with txn.cursor(db=storage.dbs["customers"]) as cursor:
+        for scanned, key in enumerate(cursor.iternext(keys=True, values=False)):
+            if scanned >= CUSTOMER_SCAN_CAP or len(named) >= limit:
+                break
+            record = customer_record(txn, storage, key.decode())
+            name = str(record.get("name", "")).lower().split()
+            if key.decode() == wanted:
+                exact.append(record)
+            elif all(any(part.startswith(w) for part in name) for w in words):
+                named.append(record)
+    return (exact + named)[:limit]
+
+
 def balances(
     txn: Txn, storage: Storage, keys: list[tuple[TenderKind, str]], currency: str
 ) -> dict[tuple[TenderKind, str], Money]:

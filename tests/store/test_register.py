@@ -20,7 +20,7 @@ from appliance.domain.errors import (
 )
 from appliance.domain.money import Money
 from appliance.domain.tender import Tender, TenderKind
-from appliance.domain.timeclock import ClockAction
+from appliance.domain.timeclock import ClockAction, ClockState
 from appliance.register import (
     NeedsConnection,
     NeedsManager,
@@ -445,3 +445,17 @@ def test_a_sale_is_online_only_when_the_office_priced_it_like_our_cache(
 def test_offline_means_no_question_to_the_office(open_till: Register) -> None:
     open_till.ask = lambda method, params: pytest.fail("asked while offline")
     assert sell(open_till, "cola") and open_till.recent_sales()[0].kind == "sale"
+
+
+def test_what_the_screens_look_up(register: Register) -> None:
+    assert [(c.id, c.role) for c in register.cashiers()] == [("ann", "cashier"), ("mo", "manager")]
+    assert len(register.categories()) >= 8
+    assert [c["id"] for c in register.find_customers("cy")] == ["c1"]
+    assert [c["id"] for c in register.find_customers("c1")] == ["c1"], "by id too"
+    assert register.find_customers("nobody") == [] and register.find_customers("  ") == []
+    held = register.balances([(TenderKind.STORE_CREDIT, "c1"), (TenderKind.GIFT_CARD, "nope")])
+    assert held[(TenderKind.STORE_CREDIT, "c1")].minor == 2500
+    assert (TenderKind.GIFT_CARD, "nope") not in held, "an absent account holds nothing"
+    assert register.time_clock() is ClockState.OFF
+    with pytest.raises(RegisterError, match="customer c9 is not known at this register"):
+        register.attach_customer("c9")

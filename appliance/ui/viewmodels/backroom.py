@@ -15,7 +15,6 @@ from appliance.domain.till import CashDrop, Till, TillClose, TillState
 from appliance.domain.timeclock import TRANSITIONS, ClockAction, ClockState, Punch
 from appliance.register import Register
 from appliance.store.local import Cashier
-from appliance.ui.viewmodels import lookups
 from appliance.ui.viewmodels.base import INFO, ScreenState, ViewModel
 from appliance.ui.viewmodels.devices import DrawerKicker, kick_text
 from appliance.ui.viewmodels.formatting import money, money_decimals, parse_money, press
@@ -83,7 +82,7 @@ class BackroomViewModel(ViewModel[BackroomState]):
     def refresh(self) -> None:
         """Read the time clock and the till."""
         self._call(
-            lambda: (lookups.clock_state(self.register), self.register.till()),
+            lambda: (self.register.time_clock(), self.register.till()),
             self._show,
             keep_message=True,
         )

@@ -18,8 +18,8 @@ from appliance.domain.codec import decimal_text
 from appliance.domain.limits import LimitUsage
 from appliance.domain.pricing import PricedCart
 from appliance.domain.tender import TenderKind
-from appliance.register import Register, RegisterError
-from appliance.ui.viewmodels import lookups
+from appliance.register import Register
+from appliance.register_lookups import CUSTOMER_ACCOUNTS
 from appliance.ui.viewmodels.base import INFO, ScreenState, ViewModel
 from appliance.ui.viewmodels.formatting import (
     money,
@@ -205,7 +205,7 @@ class DiscountViewModel(ViewModel[DiscountState]):
         """Find cached customers by name (any word's start) or by id."""
         self._update(customer_query=text)
         self._call(
-            lambda: lookups.find_customers(self.register, text),
+            lambda: self.register.find_customers(text),
             lambda found: self._found(found, text),
             keep_message=True,
         )
@@ -224,10 +224,7 @@ class DiscountViewModel(ViewModel[DiscountState]):
         """Attach a cached customer to the sale."""
 
         def run() -> tuple[CustomerCard, PricedCart]:
-            try:
-                record = self.register.attach_customer(customer_id)
-            except KeyError as exc:  # the register lets the cache's KeyError through
-                raise RegisterError(str(exc.args[0]) if exc.args else "unknown customer") from None
+            record = self.register.attach_customer(customer_id)
             assert record is not None
             return self._card(record), self.register.price()
 
@@ -235,13 +232,13 @@ class DiscountViewModel(ViewModel[DiscountState]):
 
     def _card(self, record: dict[str, Any]) -> CustomerCard:
         customer_id = str(record["id"])
-        accounts = [(kind, customer_id) for kind in lookups.CUSTOMER_ACCOUNTS]
-        held = lookups.balances(self.register, accounts)
+        accounts = [(kind, customer_id) for kind in CUSTOMER_ACCOUNTS]
+        held = self.register.balances(accounts)
         rows = tuple(
             BalanceRow(BALANCE_LABELS[kind], account, money(amount))
             for (kind, account), amount in held.items()
         )
-        tier = lookups.loyalty_tier(self.register, int(record.get("lifetime_points", 0)))
+        tier = self.register.loyalty_tier(int(record.get("lifetime_points", 0)))
         return CustomerCard(
             customer_id,
             str(record.get("name", "")),
@@ -276,7 +273,7 @@ class DiscountViewModel(ViewModel[DiscountState]):
 
     def refresh_limits(self) -> None:
         """Where the cart stands on each purchase limit (shown as warnings)."""
-        self._call(lambda: lookups.limits(self.register), self._limits, keep_message=True)
+        self._call(self.register.limits, self._limits, keep_message=True)
 
     def _limits(self, usages: tuple[LimitUsage, ...]) -> None:
         shown = [u for u in usages if u.in_cart > 0 or u.before > 0]

@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from appliance.register import Register
+from appliance.register import Register, StaffMember
 from appliance.store.local import Cashier
-from appliance.ui.viewmodels import lookups
 from appliance.ui.viewmodels.base import INFO, ScreenState, ViewModel
 from appliance.ui.viewmodels.formatting import press
-from appliance.ui.viewmodels.lookups import CashierChoice
 from appliance.ui.viewmodels.runner import Runner
 
 PIN_MAX = 12
@@ -27,7 +25,7 @@ class LoginState(ScreenState):
 
     store: str = ""
     register_name: str = ""
-    cashiers: tuple[CashierChoice, ...] = ()
+    cashiers: tuple[StaffMember, ...] = ()
     selected: str = ""
     pin_mask: str = ""
     can_enter: bool = False
@@ -51,9 +49,9 @@ class LoginViewModel(ViewModel[LoginState]):
 
     def refresh(self) -> None:
         """Load the cashiers from the cache."""
-        self._call(lambda: lookups.cashiers(self.register), self._listed, keep_message=True)
+        self._call(self.register.cashiers, self._listed, keep_message=True)
 
-    def _listed(self, found: list[CashierChoice]) -> None:
+    def _listed(self, found: list[StaffMember]) -> None:
         selected = self.state.selected
         if selected not in {c.id for c in found}:
             selected = found[0].id if len(found) == 1 else ""

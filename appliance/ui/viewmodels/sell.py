@@ -22,7 +22,6 @@ from decimal import Decimal
 from appliance.domain.catalog import Category, Product
 from appliance.domain.pricing import PricedCart
 from appliance.register import Register, WeightRequired
-from appliance.ui.viewmodels import lookups
 from appliance.ui.viewmodels.base import INFO, ScreenState, ViewModel
 from appliance.ui.viewmodels.cart import CartState, CartViewModel
 from appliance.ui.viewmodels.formatting import unit_price
@@ -109,9 +108,7 @@ class SellViewModel(ViewModel[SellState]):
 
     def refresh(self) -> None:
         """Load the categories (the first one's products), the cart and the header."""
-        self._call(
-            lambda: lookups.categories(self.register), self._listed_categories, keep_message=True
-        )
+        self._call(self.register.categories, self._listed_categories, keep_message=True)
         self.cart.refresh()
         self.header.refresh()
 

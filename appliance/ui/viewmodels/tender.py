@@ -19,7 +19,7 @@ from appliance.domain.money import Money
 from appliance.domain.pricing import PricedCart
 from appliance.domain.tender import BALANCE_KINDS, Tender, TenderKind
 from appliance.register import CompletedSale, Register
-from appliance.ui.viewmodels import lookups
+from appliance.register_lookups import CUSTOMER_ACCOUNTS
 from appliance.ui.viewmodels.base import ERROR, INFO, ScreenState, ViewModel
 from appliance.ui.viewmodels.devices import DrawerKicker, PrintWaker, kick_text, receipt_text
 from appliance.ui.viewmodels.formatting import money, money_decimals, parse_money, press
@@ -104,8 +104,8 @@ class TenderViewModel(ViewModel[TenderState]):
         priced = self.register.price()
         held: dict[tuple[TenderKind, str], Money] = {}
         if priced.customer_id is not None:
-            accounts = [(k, priced.customer_id) for k in lookups.CUSTOMER_ACCOUNTS]
-            held = lookups.balances(self.register, accounts)
+            accounts = [(k, priced.customer_id) for k in CUSTOMER_ACCOUNTS]
+            held = self.register.balances(accounts)
         return priced, list(self.register.tenders), held
 
     def _show(
@@ -184,7 +184,7 @@ class TenderViewModel(ViewModel[TenderState]):
     def gift_card(self, account: str) -> None:
         """Look up a gift card's cached balance; it becomes a balance option."""
         self._call(
-            lambda: lookups.balances(self.register, [(TenderKind.GIFT_CARD, account)]),
+            lambda: self.register.balances([(TenderKind.GIFT_CARD, account)]),
             lambda held: self._gift_card(account, held),
         )
 
