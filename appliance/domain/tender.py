@@ -129,6 +129,45 @@ class Settlement:
         return total([t.applied for t in self.tenders], self.rounding.currency)
 
 
+@dataclass(frozen=True, slots=True)
+class Outstanding:
+    """What tenders entered so far leave of the amount due, by `settle`'s rules.
+
+    `left` is what is still unpaid (for a card or a balance); `cash_due` is what cash
+    must still hand over, rounded to the cash increment; `change` is what cash
+    handed over beyond its rounded due.
+    """
+
+    due: Money
+    left: Money
+    cash_due: Money
+    change: Money
+    has_cash: bool
+
+    @property
+    def covered(self) -> bool:
+        """True when the tenders pay the whole amount (cash by its rounded amount)."""
+        return self.cash_due.is_zero() and (self.left.is_zero() or self.has_cash)
+
+
+def outstanding(due: Money, tenders: Sequence[Tender], cash_increment: int) -> Outstanding:
+    """What `tenders` leave of `due` while they are being entered (non-cash first, then
+    cash rounded to `cash_increment`, as `settle` applies them). Never raises: a
+    tender too big shows as nothing left, not as an error; `settle` refuses it."""
+    currency = due.currency
+    non_cash = total([t.amount for t in tenders if t.kind is not TenderKind.CASH], currency)
+    cash = total([t.amount for t in tenders if t.kind is TenderKind.CASH], currency)
+    before_cash = due - non_cash
+    rounded = max(round_to_increment(before_cash.minor, cash_increment), 0)
+    return Outstanding(
+        due,
+        Money(max((before_cash - cash).minor, 0), currency),
+        Money(max(rounded - cash.minor, 0), currency),
+        Money(max(cash.minor - rounded, 0), currency),
+        not cash.is_zero(),
+    )
+
+
 def _balance_uses(
     tenders: Sequence[Tender], balances: Mapping[tuple[TenderKind, str], Money]
 ) -> tuple[BalanceUse, ...]:

@@ -9,7 +9,8 @@ from appliance.domain.errors import (
     TenderExceedsDue,
     TenderShort,
 )
-from appliance.domain.tender import Tender, TenderKind, settle
+from appliance.domain.money import Money
+from appliance.domain.tender import Tender, TenderKind, outstanding, settle
 from tests.domain.conftest import cad
 
 SC = TenderKind.STORE_CREDIT
@@ -65,3 +66,31 @@ def test_tender_validation() -> None:
         Tender.cash(cad(-1))
     with pytest.raises(TenderError, match="needs an account"):
         Tender.balance(TenderKind.HOUSE_ACCOUNT, "", cad(1))
+
+
+@pytest.mark.parametrize(
+    ("tenders", "left", "cash_due", "change", "covered"),
+    [
+        ([], 1003, 1005, 0, False),  # nothing yet: cash would round to the nickel
+        ([Tender.card(Money(500, "CAD"), "visa")], 503, 505, 0, False),
+        (
+            [Tender.card(Money(500, "CAD"), "visa"), Tender.cash(Money(1000, "CAD"))],
+            0,
+            0,
+            495,
+            True,
+        ),  # fmt: skip
+        ([Tender.cash(Money(1000, "CAD"))], 3, 5, 0, False),  # 3 cents left, 5 in cash
+        ([Tender.card(Money(1003, "CAD"), "visa")], 0, 0, 0, True),
+        ([Tender.card(Money(2000, "CAD"), "visa")], 0, 0, 0, True),  # too big: settle refuses
+    ],
+)
+def test_outstanding_previews_what_settle_will_apply(
+    tenders: list[Tender], left: int, cash_due: int, change: int, covered: bool
+) -> None:
+    due = outstanding(Money(1003, "CAD"), tenders, 5)
+    assert (due.left.minor, due.cash_due.minor, due.change.minor, due.covered) == (
+        left, cash_due, change, covered)  # fmt: skip
+    if covered and change:
+        settled = settle(Money(1003, "CAD"), tenders, {}, 5)
+        assert settled.change.minor == change, "the preview says what the sale records"

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 
 from appliance.domain.money import Money
 from appliance.domain.pricing import PricedCart
-from appliance.domain.tender import BALANCE_KINDS, Tender, TenderKind
+from appliance.domain.tender import BALANCE_KINDS, Outstanding, Tender, TenderKind, outstanding
 from appliance.register import CompletedSale, Register
 from appliance.register_lookups import CUSTOMER_ACCOUNTS
 from appliance.ui.viewmodels.base import ERROR, INFO, ScreenState, ViewModel
 from appliance.ui.viewmodels.devices import DrawerKicker, PrintWaker, kick_text, receipt_text
 from appliance.ui.viewmodels.formatting import money, money_decimals, parse_money, press
 from appliance.ui.viewmodels.runner import Runner
-from appliance.ui.viewmodels.tender_preview import Due, QuickAmount, left_to_pay, quick_amounts
+from appliance.ui.viewmodels.tender_preview import QuickAmount, quick_amounts
 from hw.ports import DeviceError, KickResult
 
 LABELS = {
@@ -91,7 +91,7 @@ class TenderViewModel(ViewModel[TenderState]):
         super().__init__(register, runner, TenderState())
         self.drawer, self.print_queue = drawer, print_queue
         self.device_runner = device_runner or runner
-        self._due: Due | None = None
+        self._due: Outstanding | None = None
         self._gift_cards: dict[str, BalanceOption] = {}  # looked up for this sale
         self.on_paid: Callable[[CompletedSale], None] | None = None
 
@@ -112,7 +112,8 @@ class TenderViewModel(ViewModel[TenderState]):
         self, found: tuple[PricedCart, list[Tender], dict[tuple[TenderKind, str], Money]]
     ) -> None:
         priced, tenders, held = found
-        due = self._due = left_to_pay(priced, tenders, self.register.config.cash.rounding_increment)
+        increment = self.register.config.cash.rounding_increment
+        due = self._due = outstanding(priced.total, tenders, increment)
         options = tuple(
             BalanceOption(k.value, a, LABELS[k], money(m)) for (k, a), m in held.items()
         )
@@ -121,7 +122,7 @@ class TenderViewModel(ViewModel[TenderState]):
             for t in tenders
         )
         self._update(
-            total=money(due.total),
+            total=money(due.due),
             remaining=money(due.left),
             cash_due=money(due.cash_due),
             tenders=rows,
