@@ -79,7 +79,7 @@ def test_tender_validation() -> None:
             0,
             495,
             True,
-        ),  # fmt: skip
+        ),
         ([Tender.cash(Money(1000, "CAD"))], 3, 5, 0, False),  # 3 cents left, 5 in cash
         ([Tender.card(Money(1003, "CAD"), "visa")], 0, 0, 0, True),
         ([Tender.card(Money(2000, "CAD"), "visa")], 0, 0, 0, True),  # too big: settle refuses
