@@ -178,7 +178,7 @@ class Devices:
     by_name: dict[str, Any] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
 
-    def first(self, kind: type[Any]) -> Any:
+    def first(self, kind: type[Any] | tuple[type[Any], ...]) -> Any:
         """The first opened device that is an instance of `kind` (None: none)."""
         return next((d for d in self.by_name.values() if isinstance(d, kind)), None)
 
