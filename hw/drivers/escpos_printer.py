@@ -34,11 +34,13 @@ from urllib.parse import urlsplit
 
 from hw.document import PrintDocument
 from hw.drivers.transports import (
-    DEFAULT_TCP_PORT,
     SerialTransport,
     TcpTransport,
     Transport,
     TransportLost,
+    ensure_open,
+    run_query,
+    socket_address,
 )
 from hw.drivers.usb_transport import UsbBus, UsbTransport
 from hw.escpos_render import PAPER_80MM, Paper, render_escpos
@@ -51,8 +53,6 @@ from hw.protocols.escpos_status import (
     drawer_kick,
 )
 from hw.serial_settings import SerialSettings
-
-_RECV_SIZE = 64
 
 
 class _ConnectionLost(Exception):
@@ -126,7 +126,7 @@ class EscposPrinter:
     def send(self, data: bytes) -> None:
         """Send raw ESC/POS bytes; `DeviceOffline` if the link fails."""
         with self._lock:
-            self._ensure_open()
+            ensure_open(self.transport)
             try:
                 self.transport.send(data, self._send_timeout)
             except TransportLost as err:
@@ -141,15 +141,6 @@ class EscposPrinter:
         with self._lock:
             self.transport.close()
 
-    # --- the link ----------------------------------------------------------------------
-
-    def _ensure_open(self) -> bool:
-        """Open the link if it is not; True if it was opened just now."""
-        if self.transport.is_open():
-            return False
-        self.transport.connect()
-        return True
-
     # --- status ------------------------------------------------------------------------
 
     def _read_status(self, level_high: bool | None) -> tuple[PrinterStatus, StatusAnswers]:
@@ -163,7 +154,7 @@ class EscposPrinter:
 
     def _query(self, level_high: bool | None) -> tuple[PrinterStatus, StatusAnswers]:
         """One status query; `_ConnectionLost` only if the link was an old one."""
-        fresh = self._ensure_open()
+        fresh = ensure_open(self.transport)
         query = StatusQuery(self._clock(), self._status_timeout, level_high)
         try:
             self._exchange(query)
@@ -188,16 +179,7 @@ class EscposPrinter:
     def _exchange(self, query: StatusQuery) -> None:
         """Run `query` over the link; `TransportLost` if the link breaks."""
         try:
-            while not query.done:
-                if outgoing := query.data_to_send():
-                    self.transport.send(outgoing, self._status_timeout)
-                deadline = query.next_deadline()
-                assert deadline is not None  # not done
-                chunk = self.transport.receive(_RECV_SIZE, max(deadline - self._clock(), 0.0))
-                if chunk:
-                    query.receive_data(chunk)
-                else:  # nothing came in the time left: the deadline has passed
-                    query.handle_timer(max(self._clock(), deadline))
+            run_query(self.transport, query, self._clock, self._status_timeout)
         except EscposStatusError as err:
             self.transport.close()
             raise DeviceError(
@@ -253,14 +235,12 @@ def open_escpos_printer(
 
     Nothing is opened yet; a malformed URL raises `ValueError` now.
     """
-    parts = urlsplit(url)
+    scheme = urlsplit(url).scheme
     transport: Transport
-    if parts.scheme == "socket":
-        if not parts.hostname:
-            raise ValueError(f"{url!r} is not a socket://host:port printer address")
-        port = parts.port or DEFAULT_TCP_PORT
-        transport = TcpTransport(parts.hostname, port, connect_timeout=connect_timeout)
-    elif parts.scheme == "usb":
+    if scheme == "socket":
+        host, port = socket_address(url)
+        transport = TcpTransport(host, port, connect_timeout=connect_timeout)
+    elif scheme == "usb":
         transport = UsbTransport.from_url(url, bus=usb_bus)
     else:
         transport = SerialTransport(url, settings)

@@ -19,24 +19,31 @@ so it must not be printed again. A printer that does not answer within
 `status_timeout` raises `DeviceOffline` naming host:port and the likely
 causes.
 
-The connection (TCP_NODELAY, so a three-byte status request is not held back
-by Nagle's algorithm) is kept between calls; anything that goes wrong with it
-drops it and the next call connects anew. One the printer closed while idle
-is noticed before use and replaced without an error. All calls are blocking,
-bounded by their timeouts and serialised by one lock.
+The connection is a `hw.drivers.transports.TcpTransport` (TCP_NODELAY, so a
+three-byte status request is not held back by Nagle's algorithm), kept between
+calls; anything that goes wrong with it drops it and the next call connects
+anew. One the printer closed while idle is noticed before use and replaced
+without an error. All calls are blocking, bounded by their timeouts and
+serialised by one lock.
 """
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from hw.document import Cut, PrintDocument
 from hw.drivers.network_printer import NetworkPrinter
+from hw.drivers.transports import (
+    DEFAULT_TCP_PORT,
+    TcpTransport,
+    TransportLost,
+    ensure_open,
+    run_query,
+    socket_address,
+)
 from hw.escpos_render import PAPER_58MM, Paper, render_escpos
 from hw.labels import (
     MAX_COPIES,
@@ -56,12 +63,11 @@ from hw.protocols.label_status import (
     LabelStatusQuery,
 )
 
-DEFAULT_PORT = 9100
-_RECV_SIZE = 256
+DEFAULT_PORT = DEFAULT_TCP_PORT
 
 
 class _ConnectionLost(Exception):
-    """The printer closed or reset the connection (internal)."""
+    """A connection that was already open turned out dead on use (internal)."""
 
 
 class NetworkLabelPrinter:
@@ -84,16 +90,13 @@ class NetworkLabelPrinter:
         """Nothing is opened until the first call. `dpmm`: the head's dots per mm;
         `paper`: what an ESC/POS `print()` lays a document out for."""
         self.language = label_language(language)  # an unknown language fails here
-        self.info = DeviceInfo(
-            DeviceKind.LABEL_PRINTER, model, f"{host}:{port}", f"socket://{host}:{port}"
-        )
-        self._address = (host, port)
+        link = TcpTransport(host, port, connect_timeout=connect_timeout, device="label printer")
+        self.info = DeviceInfo(DeviceKind.LABEL_PRINTER, model, link.stable_id, link.url)
+        self._link = link
         self._dpmm, self._paper = dpmm, paper
-        self._connect_timeout = connect_timeout
         self._status_timeout = status_timeout
         self._send_timeout = send_timeout
         self._clock = clock
-        self._sock: socket.socket | None = None
         self._lock = threading.RLock()
         self._escpos: NetworkPrinter | None = None
         if self.language is LabelLanguage.ESCPOS:
@@ -105,10 +108,7 @@ class NetworkLabelPrinter:
     @classmethod
     def from_url(cls, url: str, **options: Any) -> NetworkLabelPrinter:
         """A printer from `socket://host:port` (the port defaults to 9100)."""
-        parts = urlsplit(url)
-        if parts.scheme != "socket" or not parts.hostname:
-            raise ValueError(f"{url!r} is not a socket://host:port printer address")
-        return cls(parts.hostname, parts.port or DEFAULT_PORT, **options)
+        return cls(*socket_address(url), **options)
 
     @classmethod
     def from_profile(cls, profile: DeviceProfile, url: str, **options: Any) -> NetworkLabelPrinter:
@@ -123,7 +123,7 @@ class NetworkLabelPrinter:
     @property
     def where(self) -> str:
         """host:port, as messages name the printer."""
-        return f"{self._address[0]}:{self._address[1]}"
+        return self._link.where
 
     # --- LabelPrinter ------------------------------------------------------------------
 
@@ -164,12 +164,11 @@ class NetworkLabelPrinter:
             if self._escpos is not None:
                 self._escpos.send(data)
                 return
-            sock, _ = self._connection()
+            ensure_open(self._link)
             try:
-                sock.settimeout(self._send_timeout)
-                sock.sendall(data)
-            except OSError as err:
-                self._drop()
+                self._link.send(data, self._send_timeout)
+            except TransportLost as err:
+                self._link.close()
                 raise DeviceOffline(
                     f"the label printer at {self.where} stopped taking data ({err}): "
                     "check its power and network cable"
@@ -180,7 +179,7 @@ class NetworkLabelPrinter:
         with self._lock:
             if self._escpos is not None:
                 self._escpos.close()
-            self._drop()
+            self._link.close()
 
     def _print(self, data: bytes) -> None:
         with self._lock:
@@ -188,48 +187,30 @@ class NetworkLabelPrinter:
             self.send(data)
             self._raise_unless_printable(self.status(), during=True)
 
-    # --- connection --------------------------------------------------------------------
-
-    def _connection(self) -> tuple[socket.socket, bool]:
-        """The open socket and whether it is fresh (just connected)."""
-        if self._sock is not None and not _still_open(self._sock):
-            self._drop()
-        if self._sock is not None:
-            return self._sock, False
-        try:
-            sock = socket.create_connection(self._address, timeout=self._connect_timeout)
-        except OSError as err:
-            raise DeviceOffline(
-                f"cannot reach the label printer at {self.where} ({err}): check it is "
-                "switched on, its network cable is in and the address in the config is right"
-            ) from None
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._sock = sock
-        return sock, True
-
-    def _drop(self) -> None:
-        sock, self._sock = self._sock, None
-        if sock is not None:
-            sock.close()
-
     # --- status ------------------------------------------------------------------------
 
     def _query(self) -> LabelStatus:
         """One status query; `_ConnectionLost` only if the connection was an old one."""
-        sock, fresh = self._connection()
+        fresh = ensure_open(self._link)
         query = LabelStatusQuery(self.language.value, self._clock(), self._status_timeout)
         try:
-            self._exchange(sock, query)
-        except _ConnectionLost as lost:
-            self._drop()
+            run_query(self._link, query, self._clock, self._status_timeout)
+        except TransportLost as lost:
+            self._link.close()
             if not fresh:
-                raise
+                raise _ConnectionLost(str(lost)) from None
             raise DeviceOffline(
                 f"the label printer at {self.where} closed the connection ({lost}): "
                 "check its power and network cable, and that no other computer holds its port"
             ) from None
+        except LabelStatusError as err:
+            self._link.close()
+            raise DeviceError(
+                f"the device at {self.where} does not answer like a {self.language.name} "
+                f"label printer ({err}): check the address and the profile's protocol"
+            ) from None
         if query.status is None:
-            self._drop()  # its answer may still come: never read it as the next one
+            self._link.close()  # its answer may still come: never read it as the next one
             request = STATUS_REQUESTS[self.language.value]
             raise DeviceOffline(
                 f"the label printer at {self.where} did not answer a status request "
@@ -238,31 +219,6 @@ class NetworkLabelPrinter:
                 "computer holds its port"
             )
         return query.status
-
-    def _exchange(self, sock: socket.socket, query: LabelStatusQuery) -> None:
-        try:
-            while not query.done:
-                if outgoing := query.data_to_send():
-                    sock.sendall(outgoing)
-                deadline = query.next_deadline()
-                assert deadline is not None  # not done
-                sock.settimeout(max(deadline - self._clock(), 0.001))
-                try:
-                    chunk = sock.recv(_RECV_SIZE)
-                except TimeoutError:
-                    query.handle_timer(max(self._clock(), deadline))
-                    continue
-                if not chunk:
-                    raise _ConnectionLost("end of stream")
-                query.receive_data(chunk)
-        except LabelStatusError as err:
-            self._drop()
-            raise DeviceError(
-                f"the device at {self.where} does not answer like a {self.language.name} "
-                f"label printer ({err}): check the address and the profile's protocol"
-            ) from None
-        except OSError as err:
-            raise _ConnectionLost(str(err)) from None
 
     def _raise_unless_printable(self, status: LabelStatus, *, during: bool) -> None:
         if status.can_print:
@@ -294,19 +250,3 @@ def _from_escpos(printer: NetworkPrinter) -> LabelStatus:
     return LabelStatus(
         online=not fault, paper_out=status.paper_out, head_open=status.cover_open, fault=fault
     )
-
-
-def _still_open(sock: socket.socket) -> bool:
-    """False if the printer closed this connection while it was idle."""
-    # Non-blocking: with a timeout set, Python waits for data before recv() even
-    # with MSG_DONTWAIT.
-    sock.settimeout(0.0)
-    try:
-        data = sock.recv(_RECV_SIZE, socket.MSG_PEEK)
-    except BlockingIOError:
-        return True  # nothing to read: open and quiet
-    except OSError:
-        return False
-    if data:
-        sock.recv(len(data))  # a late answer: never read it as the next one
-    return bool(data)

@@ -12,10 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from hw.drivers.escpos_printer import EscposPrinter, PrinterDrawer
-from hw.drivers.transports import DEFAULT_TCP_PORT, TcpTransport
+from hw.drivers.transports import DEFAULT_TCP_PORT, TcpTransport, socket_address
 from hw.escpos_render import PAPER_80MM, Paper
 
 __all__ = ["DEFAULT_PORT", "NetworkPrinter", "PrinterDrawer"]
@@ -53,7 +52,4 @@ class NetworkPrinter(EscposPrinter):
     @classmethod
     def from_url(cls, url: str, **options: Any) -> NetworkPrinter:
         """A printer from `socket://host:port` (the port defaults to 9100)."""
-        parts = urlsplit(url)
-        if parts.scheme != "socket" or not parts.hostname:
-            raise ValueError(f"{url!r} is not a socket://host:port printer address")
-        return cls(parts.hostname, parts.port or DEFAULT_PORT, **options)
+        return cls(*socket_address(url), **options)

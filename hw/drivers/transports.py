@@ -9,7 +9,8 @@ device dropped while idle and discarding bytes that arrived unasked (a late
 status answer is never taken for the next one).
 
 `hw.drivers.usb_transport` has the third, `UsbTransport`, and the small
-interface that keeps pyusb out of its way.
+interface that keeps pyusb out of its way. `run_query` runs a sans-I/O status
+query (`hw.protocols.query`) over any of them; `ensure_open` (re)opens one.
 """
 
 from __future__ import annotations
@@ -18,15 +19,19 @@ import contextlib
 import errno
 import socket
 import termios
-from typing import Protocol, cast
+from collections.abc import Callable
+from typing import Any, Protocol, cast
+from urllib.parse import urlsplit
 
 import serial
 
 from hw.ports import DeviceOffline
+from hw.protocols.query import DeadlineQuery
 from hw.serial_settings import SerialSettings
 
 DEFAULT_TCP_PORT = 9100
-_RECV_SIZE = 64
+_DRAIN_SIZE = 4096  # more than any late answer (a ZPL ~HS one is three lines): one read
+_ANSWER_SIZE = 256  # more than any status answer
 _PRINTER = "receipt printer"
 
 
@@ -70,7 +75,46 @@ class Transport(Protocol):
         ...
 
 
+def ensure_open(transport: Transport) -> bool:
+    """Open `transport` unless it is open and usable; True if it was opened just now."""
+    if transport.is_open():
+        return False
+    transport.connect()
+    return True
+
+
+def run_query(
+    transport: Transport,
+    query: DeadlineQuery[Any],
+    clock: Callable[[], float],
+    send_timeout: float,
+) -> None:
+    """Run `query` over `transport` until it is done (see `hw.protocols.query`).
+
+    Raises `TransportLost` if the link breaks, and the query's `CodecError` for
+    bytes that cannot be its answer: the caller names the device in either case.
+    """
+    while not query.done:
+        if outgoing := query.data_to_send():
+            transport.send(outgoing, send_timeout)
+        deadline = query.next_deadline()
+        assert deadline is not None  # not done
+        chunk = transport.receive(_ANSWER_SIZE, max(deadline - clock(), 0.0))
+        if chunk:
+            query.receive_data(chunk)
+        else:  # nothing came in the time left: the deadline has passed
+            query.handle_timer(max(clock(), deadline))
+
+
 # --- TCP -------------------------------------------------------------------------------
+
+
+def socket_address(url: str) -> tuple[str, int]:
+    """The host and port of `socket://host[:port]` (port 9100 by default); `ValueError` else."""
+    parts = urlsplit(url)
+    if parts.scheme != "socket" or not parts.hostname:
+        raise ValueError(f"{url!r} is not a socket://host:port printer address")
+    return parts.hostname, parts.port or DEFAULT_TCP_PORT
 
 
 class TcpTransport:
@@ -154,7 +198,7 @@ def _still_open(sock: socket.socket) -> bool:
     # with MSG_DONTWAIT.
     sock.settimeout(0.0)
     try:
-        data = sock.recv(_RECV_SIZE, socket.MSG_PEEK)
+        data = sock.recv(_DRAIN_SIZE, socket.MSG_PEEK)
     except BlockingIOError:
         return True  # nothing to read: open and quiet
     except OSError:

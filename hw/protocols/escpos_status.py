@@ -52,6 +52,7 @@ from enum import Enum, IntEnum
 
 from hw.ports import KickResult, PrinterStatus
 from hw.protocols.errors import CodecError
+from hw.protocols.query import DeadlineQuery
 
 DLE_EOT = b"\x10\x04"
 """The real-time status request prefix; `n` follows."""
@@ -295,7 +296,7 @@ wrong state (a byte after the end: `EscposStatusError`; a late timer: ignored)."
 _REQUEST_FOR = dict(zip(_AWAITING, StatusRequest, strict=True))
 
 
-class StatusQuery:
+class StatusQuery(DeadlineQuery[QueryState]):
     """One round of DLE EOT 1..4, sans-I/O: bytes out, bytes in, a status or a timeout.
 
     Use: send `data_to_send()`, feed what arrives to `receive_data()`, call
@@ -305,16 +306,10 @@ class StatusQuery:
 
     def __init__(self, now: float, timeout: float, drawer_open_level_high: bool | None) -> None:
         """Start a query at `now` that must be answered within `timeout` seconds."""
-        self._deadline = now + timeout
+        first = status_request(StatusRequest.PRINTER)
+        super().__init__(now, timeout, first, QueryState.AWAITING_PRINTER)
         self._drawer_open_level_high = drawer_open_level_high
-        self._state = QueryState.AWAITING_PRINTER
-        self._outgoing = status_request(StatusRequest.PRINTER)
         self._answers: list[int] = []
-
-    @property
-    def state(self) -> QueryState:
-        """Where the query stands."""
-        return self._state
 
     @property
     def done(self) -> bool:
@@ -332,10 +327,8 @@ class StatusQuery:
         if event is QueryEvent.ANSWER and request is not None:
             self._outgoing += status_request(request)
 
-    def data_to_send(self) -> bytes:
-        """The request bytes due now (each only once)."""
-        data, self._outgoing = self._outgoing, b""
-        return data
+    def _time_out(self) -> None:
+        self._fire(QueryEvent.DEADLINE)
 
     def receive_data(self, data: bytes) -> None:
         """Take answer bytes, in any chunking.
@@ -357,15 +350,6 @@ class StatusQuery:
                 raise
             self._answers.append(byte)
             self._fire(QueryEvent.ANSWER)
-
-    def handle_timer(self, now: float) -> None:
-        """Time out if `now` is at or past the deadline (a late or early call is harmless)."""
-        if not self.done and now >= self._deadline:
-            self._fire(QueryEvent.DEADLINE)
-
-    def next_deadline(self) -> float | None:
-        """When `handle_timer` must be called next; None once done."""
-        return None if self.done else self._deadline
 
     @property
     def answers(self) -> StatusAnswers | None:

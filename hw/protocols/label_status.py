@@ -57,6 +57,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from hw.protocols.errors import CodecError
+from hw.protocols.query import DeadlineQuery
 
 ZEBRA_STATUS_REQUEST = b"~HS"
 """Zebra's host status request."""
@@ -342,7 +343,7 @@ TRANSITIONS: dict[tuple[QueryState, QueryEvent], QueryState] = {
 the end (`LabelStatusError`) or a late timer (ignored)."""
 
 
-class LabelStatusQuery:
+class LabelStatusQuery(DeadlineQuery[QueryState]):
     """One status request and its answer, sans-I/O (see the module docstring)."""
 
     def __init__(self, language: str, now: float, timeout: float) -> None:
@@ -350,17 +351,10 @@ class LabelStatusQuery:
         if language not in STATUS_REQUESTS:
             known = ", ".join(STATUS_REQUESTS)
             raise ValueError(f"no status request for {language!r} printers; there is for {known}")
+        super().__init__(now, timeout, STATUS_REQUESTS[language], QueryState.AWAITING)
         self.language = language
-        self._outgoing = STATUS_REQUESTS[language]
-        self._deadline = now + timeout
-        self._state = QueryState.AWAITING
         self._buffer = b""
         self._answer: ZebraHostStatus | TscStatus | None = None
-
-    @property
-    def state(self) -> QueryState:
-        """Where the query stands."""
-        return self._state
 
     @property
     def done(self) -> bool:
@@ -370,10 +364,8 @@ class LabelStatusQuery:
     def _fire(self, event: QueryEvent) -> None:
         self._state = TRANSITIONS[(self._state, event)]
 
-    def data_to_send(self) -> bytes:
-        """The request bytes, once."""
-        data, self._outgoing = self._outgoing, b""
-        return data
+    def _time_out(self) -> None:
+        self._fire(QueryEvent.DEADLINE)
 
     def receive_data(self, data: bytes) -> None:
         """Take answer bytes in any chunking; `LabelStatusError` for bytes that cannot
@@ -399,15 +391,6 @@ class LabelStatusQuery:
             return decode_tsc_status(self._buffer)
         end = host_status_end(self._buffer)
         return None if end is None else decode_host_status(self._buffer)
-
-    def handle_timer(self, now: float) -> None:
-        """Time out if `now` is at or past the deadline (a late or early call is harmless)."""
-        if not self.done and now >= self._deadline:
-            self._fire(QueryEvent.DEADLINE)
-
-    def next_deadline(self) -> float | None:
-        """When `handle_timer` must be called; None once done."""
-        return None if self.done else self._deadline
 
     @property
     def answer(self) -> ZebraHostStatus | TscStatus | None:

@@ -26,8 +26,8 @@ Faults, settable at any time from any thread:
     drop_connection  True closes every connection at once, and each new one as
                      soon as it is accepted, until set back to False
 
-Threads (all daemon threads, so a simulator left running never keeps the
-process alive; `stop()` closes every socket and joins them):
+The TCP server, `drop_connection` and `received` are `hw.sim.tcp_device`'s.
+Threads (daemon threads; `stop()` closes every socket and joins them):
 - "label-sim-accept": accepts connections;
 - "label-sim-conn-N": one per connection: reads, splits, answers.
 State the threads share is kept under one lock.
@@ -40,11 +40,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import re
-import socket
 import threading
 from collections.abc import Callable
-from types import TracebackType
 
 from hw.labels import LabelReadError, read_labels
 from hw.protocols.label_status import (
@@ -55,6 +54,7 @@ from hw.protocols.label_status import (
     encode_host_status,
     encode_tsc_status,
 )
+from hw.sim.tcp_device import Session, TcpDeviceServer
 
 LANGUAGES = ("zpl", "tspl")
 """The languages the simulator speaks."""
@@ -65,8 +65,10 @@ _TSPL_END = re.compile(rb"(?:^|\n)PRINT[^\n]*\n")
 _TSPL_IMMEDIATE = re.compile(rb"\x1b![^?]", re.DOTALL)  # all but the status request
 
 
-class LabelPrinterSimulator:
+class LabelPrinterSimulator(TcpDeviceServer):
     """A network label printer on a local TCP port; see the module docstring."""
+
+    thread_prefix = "label-sim"
 
     def __init__(
         self,
@@ -79,64 +81,17 @@ class LabelPrinterSimulator:
         """A stopped simulator; `start()` (or `with`) opens the port."""
         if language not in LANGUAGES:
             raise ValueError(f"the simulator speaks {' or '.join(LANGUAGES)}, not {language!r}")
+        super().__init__(host, port)
         self.language = language
-        self._host, self._port = host, port
         self._on_label = on_label
         self._faults = {"paper_out": False, "head_open": False, "ribbon_out": False,
                         "paused": False}  # fmt: skip
         self.stall = False
         self.labels_left: int | None = None
-        self._drop = False
-        self._lock = threading.Lock()
-        self._received = bytearray()
         self._jobs: list[bytes] = []
         self._held: list[tuple[str, ...]] = []
         self._labels: list[tuple[str, ...]] = []
         self._errors: list[str] = []
-        self._listener: socket.socket | None = None
-        self._connections: set[socket.socket] = set()
-        self._threads: list[threading.Thread] = []
-
-    # --- lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> LabelPrinterSimulator:
-        """Open the port and start accepting connections."""
-        listener = socket.create_server((self._host, self._port))
-        self._port = listener.getsockname()[1]
-        self._listener = listener
-        self._spawn(self._accept_loop, "label-sim-accept")
-        return self
-
-    def stop(self) -> None:
-        """Close the port and every connection; wait for the threads to end."""
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            _shut(listener)  # wakes the accept thread
-        self._close_connections()
-        for thread in self._threads:
-            thread.join(timeout=2)
-        self._threads.clear()
-
-    def __enter__(self) -> LabelPrinterSimulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The TCP port (the real one once started with port 0)."""
-        return self._port
-
-    @property
-    def url(self) -> str:
-        """`socket://host:port`, as a driver opens it."""
-        return f"socket://{self._host}:{self._port}"
 
     # --- faults --------------------------------------------------------------------------
 
@@ -185,28 +140,10 @@ class LabelPrinterSimulator:
     def paused(self, on: bool) -> None:
         self._set_fault("paused", on)
 
-    @property
-    def drop_connection(self) -> bool:
-        """True: connections are closed at once (see the module docstring)."""
-        return self._drop
-
-    @drop_connection.setter
-    def drop_connection(self, drop: bool) -> None:
-        with self._lock:
-            self._drop = drop
-        if drop:
-            self._close_connections()
-
     def _blocked_locked(self) -> bool:
         return any(self._faults.values())
 
     # --- what it recorded ----------------------------------------------------------------
-
-    @property
-    def received(self) -> bytes:
-        """Every byte received, over every connection."""
-        with self._lock:
-            return bytes(self._received)
 
     @property
     def jobs(self) -> list[bytes]:
@@ -234,56 +171,15 @@ class LabelPrinterSimulator:
 
     # --- serving -------------------------------------------------------------------------
 
-    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
-        self._threads.append(thread)
-        thread.start()
+    def _new_session(self) -> Session:
+        # The start of a job still arriving, kept across reads: one per connection.
+        return functools.partial(self._take, bytearray())
 
-    def _accept_loop(self) -> None:
-        count = 0
-        while (listener := self._listener) is not None:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return  # the listener was closed by stop()
-            with self._lock:  # so a drop_connection set meanwhile cannot miss it
-                dropped = self._drop
-                if not dropped:
-                    self._connections.add(conn)
-            if dropped:
-                _shut(conn)
-                continue
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            count += 1
-            self._spawn(self._serve, f"label-sim-conn-{count}", conn)
-
-    def _close_connections(self) -> None:
-        with self._lock:
-            connections, self._connections = self._connections, set()
-        for conn in connections:
-            _shut(conn)
-
-    def _serve(self, conn: socket.socket) -> None:
-        pending = bytearray()
-        try:
-            while data := conn.recv(4096):
-                with self._lock:
-                    self._received += data
-                pending += data
-                reply = self._take(pending)
-                if reply:
-                    conn.sendall(reply)
-        except OSError:
-            pass  # dropped by a fault or by stop(): the connection just ends
-        finally:
-            with self._lock:
-                self._connections.discard(conn)
-            _shut(conn)
-
-    def _take(self, pending: bytearray) -> bytes:
-        """Print the whole jobs in `pending` and answer its status requests, in stream
-        order (so an answer reflects the jobs before it), removing both; what is left
-        is the start of a job still arriving."""
+    def _take(self, pending: bytearray, data: bytes) -> bytes:
+        """Add `data` to `pending`; print the whole jobs in it and answer its status
+        requests, in stream order (so an answer reflects the jobs before it), removing
+        both; what is left is the start of a job still arriving."""
+        pending += data
         request = ZEBRA_STATUS_REQUEST if self.language == "zpl" else TSC_STATUS_REQUEST
         end = _ZPL_END if self.language == "zpl" else _TSPL_END
         if self.language == "tspl":
@@ -348,14 +244,6 @@ class LabelPrinterSimulator:
             self._labels.append(lines)
             if self._on_label is not None:
                 self._on_label(lines)
-
-
-def _shut(sock: socket.socket) -> None:
-    # shutdown() first: close() alone does not wake a thread blocked in
-    # accept() or recv() on the same socket.
-    with contextlib.suppress(OSError):  # already disconnected
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()
 
 
 def _show(lines: tuple[str, ...]) -> None:

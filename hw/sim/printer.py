@@ -28,8 +28,8 @@ Faults, settable at any time from any thread:
     drop_connection   True closes every connection at once, and each new one as
                       soon as it is accepted, until set back to False
 
-Threads (all daemon threads, so a simulator left running never keeps the
-process alive; `stop()` closes every socket and joins them):
+The TCP server, `drop_connection` and `received` are `hw.sim.tcp_device`'s.
+Threads (daemon threads; `stop()` closes every socket and joins them):
 - "escpos-sim-accept": accepts connections;
 - "escpos-sim-conn-N": one per connection: reads, interprets, answers.
 State the threads share is kept under one lock.
@@ -41,11 +41,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import socket
+import functools
 import threading
 import time
 from collections.abc import Callable
-from types import TracebackType
+from typing import TypedDict
 
 from hw.escpos_render import (
     PAPER_80MM,
@@ -71,10 +71,22 @@ from hw.protocols.escpos_parse import (
     StatusRequested,
     UnknownCommand,
 )
+from hw.sim.tcp_device import Session, TcpDeviceServer
 
 
-class EscposPrinterSimulator:
+class SimulatorOptions(TypedDict, total=False):
+    """`EscposPrinterSimulator`'s keyword options, as the serial and USB printers pass them on."""
+
+    drawer_open_level_high: bool
+    drawer_close_after: float | None
+    on_page: Callable[[str], None] | None
+    clock: Callable[[], float]
+
+
+class EscposPrinterSimulator(TcpDeviceServer):
     """A network receipt printer on a local TCP port; see the module docstring."""
+
+    thread_prefix = "escpos-sim"
 
     def __init__(
         self,
@@ -88,7 +100,8 @@ class EscposPrinterSimulator:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """A stopped simulator; `start()` (or `with`) opens the port."""
-        self._host, self._port, self.paper = host, port, paper
+        super().__init__(host, port)
+        self.paper = paper
         self.drawer_open_level_high = drawer_open_level_high
         self.drawer_close_after = drawer_close_after
         self._on_page, self._clock = on_page, clock
@@ -97,78 +110,14 @@ class EscposPrinterSimulator:
         self.error_cause: st.ErrorCause | None = None
         self.drawer_reports = True
         self.hang_up = False
-        self._drop = False
-        self._lock = threading.Lock()
-        self._received = bytearray()
         self._events: list[ParseEvent] = []
         self._errors: list[str] = []
         self._pages: list[str] = []
         self._lines: list[str] = []
         self._kicks: list[DrawerKick] = []
         self._opened_at: float | None = None
-        self._listener: socket.socket | None = None
-        self._connections: set[socket.socket] = set()
-        self._threads: list[threading.Thread] = []
-
-    # --- lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> EscposPrinterSimulator:
-        """Open the port and start accepting connections."""
-        listener = socket.create_server((self._host, self._port))
-        self._port = listener.getsockname()[1]
-        self._listener = listener
-        self._spawn(self._accept_loop, "escpos-sim-accept")
-        return self
-
-    def stop(self) -> None:
-        """Close the port and every connection; wait for the threads to end."""
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            _shut(listener)  # wakes the accept thread
-        self._close_connections()
-        for thread in self._threads:
-            thread.join(timeout=2)
-        self._threads.clear()
-
-    def __enter__(self) -> EscposPrinterSimulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def host(self) -> str:
-        """The address it listens on."""
-        return self._host
-
-    @property
-    def port(self) -> int:
-        """The TCP port (the real one once started with port 0)."""
-        return self._port
-
-    @property
-    def url(self) -> str:
-        """`socket://host:port`, as a driver opens it."""
-        return f"socket://{self._host}:{self._port}"
 
     # --- faults and the drawer ------------------------------------------------------------
-
-    @property
-    def drop_connection(self) -> bool:
-        """True: connections are closed at once (see the module docstring)."""
-        return self._drop
-
-    @drop_connection.setter
-    def drop_connection(self, drop: bool) -> None:
-        with self._lock:
-            self._drop = drop
-        if drop:
-            self._close_connections()
 
     @property
     def online(self) -> bool:
@@ -193,12 +142,6 @@ class EscposPrinterSimulator:
             self._opened_at = None
 
     # --- what it recorded ----------------------------------------------------------------
-
-    @property
-    def received(self) -> bytes:
-        """Every byte received, over every connection."""
-        with self._lock:
-            return bytes(self._received)
 
     @property
     def pages(self) -> list[str]:
@@ -232,53 +175,15 @@ class EscposPrinterSimulator:
 
     # --- serving -------------------------------------------------------------------------
 
-    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
-        self._threads.append(thread)
-        thread.start()
+    def _new_session(self) -> Session:
+        return functools.partial(self._answer, EscposInterpreter())  # parser state per link
 
-    def _accept_loop(self) -> None:
-        count = 0
-        while (listener := self._listener) is not None:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return  # the listener was closed by stop()
-            with self._lock:  # so a drop_connection set meanwhile cannot miss it
-                dropped = self._drop
-                if not dropped:
-                    self._connections.add(conn)
-            if dropped:
-                _shut(conn)
-                continue
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            count += 1
-            self._spawn(self._serve, f"escpos-sim-conn-{count}", conn)
+    def _answer(self, interpreter: EscposInterpreter, data: bytes) -> bytes:
+        """Take `data` into `interpreter` (one link's parser state); return the answer.
 
-    def _close_connections(self) -> None:
-        with self._lock:
-            connections, self._connections = self._connections, set()
-        for conn in connections:
-            _shut(conn)
-
-    def _serve(self, conn: socket.socket) -> None:
-        interpreter = EscposInterpreter()
-        try:
-            while data := conn.recv(4096):
-                with self._lock:
-                    self._received += data
-                interpreter.receive(data)
-                reply = self._interpret(interpreter)
-                if reply:
-                    conn.sendall(reply)
-        except OSError:
-            pass  # dropped by a fault or by stop(): the connection just ends
-        finally:
-            with self._lock:
-                self._connections.discard(conn)
-            _shut(conn)
-
-    def _interpret(self, interpreter: EscposInterpreter) -> bytes:
+        Raises `ConnectionAbortedError` when the `hang_up` fault takes the link down.
+        """
+        interpreter.receive(data)
         reply = b""
         while True:
             try:
@@ -297,7 +202,7 @@ class EscposPrinterSimulator:
             if isinstance(event, StatusRequested):
                 if self.hang_up:
                     self.hang_up = False
-                    raise ConnectionAbortedError("hang_up fault")  # _serve closes the connection
+                    raise ConnectionAbortedError("hang_up fault")  # the link closes
                 return b"" if self.stall else self._status_byte(event.n)
             if isinstance(event, UnknownCommand) or not self.online:
                 return b""  # an offline printer holds its buffer: nothing comes out
@@ -358,14 +263,6 @@ class EscposPrinterSimulator:
             return st.encode_status_error_cause(error or st.ErrorCause())
         near_end = self.paper_near_end or self.paper_out
         return st.encode_status_roll_paper(st.RollPaper(near_end, self.paper_out))
-
-
-def _shut(sock: socket.socket) -> None:
-    # shutdown() first: close() alone does not wake a thread blocked in
-    # accept() or recv() on the same socket.
-    with contextlib.suppress(OSError):  # already disconnected
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,39 +32,24 @@ import select
 import shutil
 import tempfile
 import threading
-import time
 import tty
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self, Unpack
 
 from hw.escpos_render import PAPER_80MM, Paper
 from hw.protocols.escpos_parse import EscposInterpreter
-from hw.sim.printer import EscposPrinterSimulator
+from hw.sim.printer import EscposPrinterSimulator, SimulatorOptions
 
 
 class ByteFedPrinter(EscposPrinterSimulator):
     """The simulated printer without its TCP front; see the module docstring."""
 
-    def __init__(
-        self,
-        paper: Paper = PAPER_80MM,
-        *,
-        drawer_open_level_high: bool = True,
-        drawer_close_after: float | None = None,
-        on_page: Callable[[str], None] | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        """A printer with paper in and no fault."""
-        super().__init__(
-            paper=paper,
-            drawer_open_level_high=drawer_open_level_high,
-            drawer_close_after=drawer_close_after,
-            on_page=on_page,
-            clock=clock,
-        )
+    def __init__(self, paper: Paper = PAPER_80MM, **options: Unpack[SimulatorOptions]) -> None:
+        """A printer with paper in and no fault; `options` as `EscposPrinterSimulator`'s."""
+        super().__init__(paper=paper, **options)
 
-    def start(self) -> ByteFedPrinter:
+    def start(self) -> Self:
         """Nothing to open: bytes come through `feed`."""
         return self
 
@@ -76,10 +61,8 @@ class ByteFedPrinter(EscposPrinterSimulator):
 
         Raises `ConnectionAbortedError` when the `hang_up` fault takes the link down.
         """
-        with self._lock:
-            self._received += data
-        session.receive(data)
-        return self._interpret(session)
+        self._record(data)
+        return self._answer(session, data)
 
 
 @dataclass
@@ -115,26 +98,17 @@ class SerialPrinterSimulator(ByteFedPrinter):
         paper: Paper = PAPER_80MM,
         *,
         link: str | Path | None = None,
-        drawer_open_level_high: bool = True,
-        drawer_close_after: float | None = None,
-        on_page: Callable[[str], None] | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        **options: Unpack[SimulatorOptions],
     ) -> None:
         """A simulator, not yet plugged in; `link` names the symlink to make to the pty."""
-        super().__init__(
-            paper,
-            drawer_open_level_high=drawer_open_level_high,
-            drawer_close_after=drawer_close_after,
-            on_page=on_page,
-            clock=clock,
-        )
+        super().__init__(paper, **options)
         self.link = None if link is None else Path(link)
         self._tmpdir: str | None = None
         self._pty: _Pty | None = None
         self._pty_lock = threading.Lock()  # the plug state: test thread vs answering thread
         self._plug_ins = 0
 
-    def start(self) -> SerialPrinterSimulator:
+    def start(self) -> Self:
         """Plug it in: open a pty and point the link at it."""
         if self.link is None:
             self._tmpdir = tempfile.mkdtemp(prefix="escpos-sim-")
@@ -148,10 +122,6 @@ class SerialPrinterSimulator(ByteFedPrinter):
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir, self.link = None, None
-
-    def __enter__(self) -> SerialPrinterSimulator:
-        """Start on entering a `with` block."""
-        return self.start()
 
     @property
     def url(self) -> str:

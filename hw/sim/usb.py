@@ -28,16 +28,16 @@ alike, and tests stay fast.
 from __future__ import annotations
 
 import errno
-import time
 from array import array
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Unpack
 
 import usb.core  # type: ignore[import-untyped]  # pyusb ships no type hints
 
 from hw.drivers.usb_transport import UsbDevice
 from hw.escpos_render import PAPER_80MM, Paper
 from hw.protocols.escpos_parse import EscposInterpreter
+from hw.sim.printer import SimulatorOptions
 from hw.sim.serial_printer import ByteFedPrinter
 
 OUT_ADDRESS = 0x01
@@ -95,19 +95,10 @@ class FakeUsbPrinter(ByteFedPrinter):
         port_numbers: tuple[int, ...] = (1,),
         status_endpoint: bool = True,
         paper: Paper = PAPER_80MM,
-        drawer_open_level_high: bool = True,
-        drawer_close_after: float | None = None,
-        on_page: Callable[[str], None] | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        **options: Unpack[SimulatorOptions],
     ) -> None:
         """A plugged-in printer; `status_endpoint=False` leaves out bulk IN (a print-only model)."""
-        super().__init__(
-            paper,
-            drawer_open_level_high=drawer_open_level_high,
-            drawer_close_after=drawer_close_after,
-            on_page=on_page,
-            clock=clock,
-        )
+        super().__init__(paper, **options)
         self.idVendor, self.idProduct, self._serial = vid, pid, serial_number
         self.bus, self.address, self.port_numbers = bus, 5, port_numbers
         self._status_endpoint = status_endpoint

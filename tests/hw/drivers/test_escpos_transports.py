@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import usb.core  # type: ignore[import-untyped]
 
-from hw.document import Align, Barcode, Columns, Cut, Line, PrintDocument, QRCode, Rule, Style
 from hw.drivers.escpos_printer import EscposPrinter, PrinterDrawer, open_escpos_printer
 from hw.drivers.network_printer import NetworkPrinter
 from hw.drivers.transports import SerialTransport, TcpTransport, TransportLost
@@ -30,23 +29,8 @@ from hw.serial_settings import SerialSettings
 from hw.sim.printer import EscposPrinterSimulator
 from hw.sim.serial_printer import ByteFedPrinter, SerialPrinterSimulator
 from hw.sim.usb import FakeUsbBus, FakeUsbPrinter
+from tests.hw.drivers.helpers import ANSWER, RECEIPT, SILENCE
 
-SILENCE = 0.25  # how long a test that expects no answer waits for one
-ANSWER = 3.0  # generous where an answer is expected, so a busy machine never fails a test
-
-RECEIPT = PrintDocument(
-    (
-        Line("Corner Shop", Align.CENTER, Style(bold=True, double_height=True)),
-        Rule(),
-        Columns(("Crème brûlée", "£4.50")),
-        Columns(("Espresso", "€2.20")),
-        Rule(),
-        Columns(("TOTAL", "€6.70"), style=Style(bold=True)),
-        Barcode("0190-4821"),
-        QRCode("https://shop.example/r/0190-4821"),
-        Cut(),
-    )
-)
 PAGE = render_pages(RECEIPT, 42)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -25,9 +24,7 @@ from hw.protocols.escpos_status import ErrorCause
 from hw.protocols.label_status import LabelStatus, decode_host_status
 from hw.sim.label_printer import LabelPrinterSimulator
 from hw.sim.printer import EscposPrinterSimulator
-
-SILENCE = 0.25  # how long a test that expects no answer waits for one
-ANSWER = 3.0  # generous where an answer is expected, so a busy machine never fails a test
+from tests.hw.drivers.helpers import ANSWER, SILENCE, free_port, not_a_printer
 
 SHELF = parse_template(
     {
@@ -176,30 +173,19 @@ def test_a_wrong_language_printer_is_silent_and_named(sim: LabelPrinterSimulator
 
 
 def test_a_printer_that_cannot_be_reached_is_offline() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as spare:
-        port = spare.getsockname()[1]
+    port = free_port()
     printer = NetworkLabelPrinter("127.0.0.1", port, language="zpl", connect_timeout=ANSWER)
     with pytest.raises(DeviceOffline, match=f"cannot reach the label printer at 127.0.0.1:{port}"):
         printer.print_label(LABEL)
 
 
 def test_garbage_instead_of_a_status_is_a_device_error() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        answered = threading.Thread(target=_answer_garbage, args=(server,), daemon=True)
-        answered.start()
-        url = f"socket://127.0.0.1:{server.getsockname()[1]}"
+    with not_a_printer() as port:
+        url = f"socket://127.0.0.1:{port}"
         printer = NetworkLabelPrinter.from_url(url, language="zpl", status_timeout=ANSWER)
         with pytest.raises(DeviceError, match="does not answer like a ZPL label printer"):
             printer.print_label(LABEL)
         printer.close()
-        answered.join(timeout=ANSWER)
-
-
-def _answer_garbage(server: socket.socket) -> None:
-    conn, _ = server.accept()
-    with conn:
-        conn.recv(64)
-        conn.sendall(b"HTTP/1.1 400 Bad Request\r\n")
 
 
 def test_a_label_that_cannot_print_fails_before_the_printer_is_asked(

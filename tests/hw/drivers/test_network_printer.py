@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
 
-from hw.document import Align, Barcode, Columns, Cut, Line, PrintDocument, QRCode, Rule, Style
+from hw.document import PrintDocument, QRCode
 from hw.drivers.network_printer import NetworkPrinter, PrinterDrawer
 from hw.escpos_render import PAPER_58MM, RenderError, render_pages
 from hw.ports import (
@@ -22,23 +20,7 @@ from hw.ports import (
 from hw.protocols.escpos_parse import DrawerKick
 from hw.protocols.escpos_status import ErrorCause
 from hw.sim.printer import EscposPrinterSimulator
-
-SILENCE = 0.25  # how long a test that expects no answer waits for one
-ANSWER = 3.0  # generous where an answer is expected, so a busy machine never fails a test
-
-RECEIPT = PrintDocument(
-    (
-        Line("Corner Shop", Align.CENTER, Style(bold=True, double_height=True)),
-        Rule(),
-        Columns(("Crème brûlée", "£4.50")),
-        Columns(("Espresso", "€2.20")),
-        Rule(),
-        Columns(("TOTAL", "€6.70"), style=Style(bold=True)),
-        Barcode("0190-4821"),
-        QRCode("https://shop.example/r/0190-4821"),
-        Cut(),
-    )
-)
+from tests.hw.drivers.helpers import ANSWER, RECEIPT, SILENCE, free_port, not_a_printer
 
 
 @pytest.fixture
@@ -214,9 +196,7 @@ def test_stall_is_offline_within_the_timeout(
 
 
 def test_nothing_listening_is_offline_naming_the_address() -> None:
-    with socket.socket() as spare:
-        spare.bind(("127.0.0.1", 0))
-        port = spare.getsockname()[1]
+    port = free_port()
     printer = NetworkPrinter("127.0.0.1", port, connect_timeout=ANSWER)
     with pytest.raises(
         DeviceOffline, match=f"cannot reach the receipt printer at 127.0.0.1:{port}"
@@ -225,20 +205,10 @@ def test_nothing_listening_is_offline_naming_the_address() -> None:
 
 
 def test_a_device_that_is_not_an_escpos_printer() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as server:
-
-        def answer_garbage() -> None:
-            conn, _ = server.accept()
-            with conn:
-                conn.recv(16)
-                conn.sendall(b"HTTP/1.1 400 Bad Request\r\n")
-
-        thread = threading.Thread(target=answer_garbage, daemon=True)
-        thread.start()
-        printer = NetworkPrinter("127.0.0.1", server.getsockname()[1], status_timeout=ANSWER)
+    with not_a_printer() as port:
+        printer = NetworkPrinter("127.0.0.1", port, status_timeout=ANSWER)
         with pytest.raises(DeviceError, match="does not answer like an ESC/POS printer .*0x48"):
             printer.status()
-        thread.join()
 
 
 def test_render_errors_come_before_the_printer_is_touched(
@@ -318,10 +288,7 @@ def test_printer_stops_answering_after_the_kick(
 
 
 def test_kick_on_an_unreachable_printer_raises() -> None:
-    with socket.socket() as spare:
-        spare.bind(("127.0.0.1", 0))
-        port = spare.getsockname()[1]
-    cash = drawer(NetworkPrinter("127.0.0.1", port, connect_timeout=ANSWER))
+    cash = drawer(NetworkPrinter("127.0.0.1", free_port(), connect_timeout=ANSWER))
     with pytest.raises(DeviceOffline):
         cash.kick()
 

@@ -12,6 +12,7 @@ from hw.protocols import hid_scale
 from hw.protocols.hid_scale import HidScaleError, decode, encode, encode_status
 from hw.protocols.scale import ScaleFault, ScaleReading, ScaleStatus, WeightUnit
 from hw.sim.scale import FakeHidScale, SimFault
+from tests.hw.protocols.scale_helpers import assert_fault
 
 # (report, what it means): report id 3, status, unit, int8 exponent, weight LE16.
 G, KG, LB, OZ = WeightUnit.G, WeightUnit.KG, WeightUnit.LB, WeightUnit.OZ
@@ -48,9 +49,7 @@ def test_fault_statuses_are_faults_never_weights(
     status: int, fault_status: ScaleStatus | None, words: str
 ) -> None:
     event = decode(bytes([3, status, 2, 0, 0x10, 0x27]))  # 10000 g in the weight field
-    assert isinstance(event, ScaleFault)
-    assert event.status is fault_status
-    assert words in event.reason
+    assert_fault(event, fault_status, words)
 
 
 def test_a_fault_decodes_whatever_its_unit_byte() -> None:

@@ -20,6 +20,7 @@ from hw.protocols.toledo8217 import (
     encode_status,
     encode_weight,
 )
+from tests.hw.protocols.scale_helpers import assert_events_only, assert_fault
 
 KG, LB = WeightUnit.KG, WeightUnit.LB
 
@@ -60,10 +61,7 @@ def test_weight_frames(frame: bytes, unit: WeightUnit, meaning: ScaleReading) ->
 def test_status_frames_are_faults_never_weights(
     frame: bytes, status: ScaleStatus | None, words: str
 ) -> None:
-    event = decode(frame, KG)
-    assert isinstance(event, ScaleFault)
-    assert event.status is status
-    assert words in event.reason
+    assert_fault(decode(frame, KG), status, words)
 
 
 @pytest.mark.parametrize(
@@ -181,10 +179,7 @@ def test_a_status_round_trips_as_a_fault(status: ScaleStatus) -> None:
 
 @given(st.lists(st.binary(max_size=24), max_size=12))
 def test_any_bytes_in_any_chunks_give_events_never_an_exception(chunks: list[bytes]) -> None:
-    decoder = Toledo8217(KG).decoder()
-    for chunk in chunks:
-        for event in decoder.feed(chunk):
-            assert isinstance(event, ScaleReading | ScaleFault)
+    assert_events_only(Toledo8217(KG).decoder(), chunks)
 
 
 @given(st.binary(max_size=24))
