@@ -261,10 +261,32 @@ def _catalog_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    """The register with its touchscreen, until the window closes."""
+    from appliance.kiosk import open_kiosk
+    from appliance.ui.launch import PI_DISPLAY, PI_DISPLAY_2, configure, kivy_post, run_app
+
+    config = _register_config(args)
+    sizes = {"800x480": PI_DISPLAY, "1280x800": PI_DISPLAY_2}
+    size = sizes[args.window] if args.window else None
+    configure(size, fullscreen=size is None)  # before anything opens the window
+    kiosk = open_kiosk(config, kivy_post(), connect=not args.offline)
+    try:
+        run_app(kiosk.session, size, fullscreen=size is None)
+    finally:
+        kiosk.close()
+    return 0
+
+
 def _add_register_commands(sub: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help=f"the register's config (default: "
                         f"${CONFIG_ENV}, else {DEFAULT_CONFIG})")  # fmt: skip
+    run = sub.add_parser("run", parents=[common], help="the register with its touchscreen")
+    run.add_argument("--window", choices=("800x480", "1280x800"),
+                     help="a window of this size instead of the full screen")  # fmt: skip
+    run.add_argument("--offline", action="store_true", help="do not connect to the broker")
+    run.set_defaults(func=_run)
     status = sub.add_parser("status", parents=[common], help="store, register, counts, syncs")
     status.set_defaults(func=_status)
 
