@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import sys
 import tempfile
 import time
@@ -269,10 +270,15 @@ def _run(args: argparse.Namespace) -> int:
     config = _register_config(args)
     sizes = {"800x480": PI_DISPLAY, "1280x800": PI_DISPLAY_2}
     size = sizes[args.window] if args.window else None
+    # force: python-escpos configured the root logger when it was imported
+    logging.basicConfig(level=logging.INFO, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
     configure(size, fullscreen=size is None)  # before anything opens the window
     kiosk = open_kiosk(config, kivy_post(), connect=not args.offline)
     try:
         run_app(kiosk.session, size, fullscreen=size is None)
+    except KeyboardInterrupt:
+        pass
     finally:
         kiosk.close()
     return 0

@@ -15,6 +15,8 @@ database persist between runs.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -35,6 +37,7 @@ from backoffice.reports import report
 from backoffice.service import BackOffice
 from devstack.mosquitto import Mosquitto
 from devstack.ports import free_port, port_accepts
+from devstack.xvfb import Xvfb
 from hw.escpos_render import Paper
 from hw.profiles import ProfileIndex
 from hw.protocols.scale import WeightUnit
@@ -48,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack.demo", description=__doc__)
     parser.add_argument("--var", type=Path, default=Path("var/demo"), help="where state lives")
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for the ack")
+    parser.add_argument("--no-window", action="store_true",
+                        help="stop after the scripted sale (no register window)")  # fmt: skip
     args = parser.parse_args(argv)
     var: Path = args.var
     var.mkdir(parents=True, exist_ok=True)
@@ -104,10 +109,13 @@ def main(argv: list[str] | None = None) -> int:
             register.io.close()
         finally:
             storage.close()
-            office.stop()
-    print()
-    print(report(Database(db_url), "sales").render())
-    print()
+            devices.close()
+        print()
+        print(report(Database(db_url), "sales").render())
+        print()
+        if not args.no_window:
+            _window(config, var, stack)
+        office.stop()
     print(
         "Next: `make test`; `appliance outbox list --config ...`; "
         "`backoffice report drift --db " + db_url + "`"
@@ -176,6 +184,35 @@ def _print_and_kick(register: Register, devices: Devices, config: Config) -> Non
     if drawer is not None:
         kicked = drawer.kick()
         print(f"drawer      {'opened' if kicked.confirmed else 'not confirmed'}: {kicked.detail}")
+
+
+def _window(config: Config, var: Path, stack: ExitStack) -> None:
+    """The register's touchscreen over the same data, broker and simulated devices."""
+    from appliance.kiosk import open_kiosk
+    from appliance.ui.launch import PI_DISPLAY_2, configure, kivy_post, run_app
+
+    snapshot = None
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        screen = stack.enter_context(Xvfb(PI_DISPLAY_2))
+        os.environ["DISPLAY"] = screen.display
+        snapshot = (var / "screen.png", 5.0)
+        print(f"window      no display here: the register runs on Xvfb {screen.display}; "
+              f"its screen is saved to {snapshot[0]} every 5 s (Ctrl-C to stop)")  # fmt: skip
+    else:
+        print("window      the register is open in its window: log in as demo, PIN 1234 "
+              "(manager boss, 9999); close the window to stop")  # fmt: skip
+    # force: python-escpos configured the root logger when it was imported
+    logging.basicConfig(
+        level=logging.WARNING, force=True, format="%(levelname)s %(name)s: %(message)s"
+    )
+    configure(PI_DISPLAY_2)
+    kiosk = open_kiosk(config, kivy_post())
+    try:
+        run_app(kiosk.session, PI_DISPLAY_2, snapshot=snapshot)
+    except KeyboardInterrupt:
+        print()
+    finally:
+        kiosk.close()
 
 
 def _wait(condition: Callable[[], bool], timeout: float) -> bool:

@@ -13,8 +13,10 @@ command line is not Kivy's) before importing it.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 from appliance.ui.viewmodels.runner import WorkerRunner
 from appliance.ui.viewmodels.session import Session
@@ -27,6 +29,8 @@ def _quiet_kivy() -> None:
     # Kivy parses sys.argv at import unless told not to: `appliance run --config x`
     # would reach Kivy's option parser and stop the register.
     os.environ.setdefault("KIVY_NO_ARGS", "1")
+    # Kivy's records go through Python logging like everyone else's, once, in one format
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 
 
 def kivy_post() -> Callable[[Callable[[], None]], None]:
@@ -59,15 +63,37 @@ def configure(size: tuple[int, int] | None = None, fullscreen: bool = False) -> 
         Config.set("graphics", "fullscreen", "auto")
         Config.set("graphics", "borderless", "1")
     Config.set("graphics", "resizable", "1")
+    Config.set("kivy", "log_level", "warning")  # its start-up chatter is not the register's
+    logging.getLogger("kivy").setLevel(logging.WARNING)  # Kivy set INFO when imported
     Config.set("kivy", "exit_on_escape", "0")  # a register never quits from the keyboard
     Config.set("input", "mouse", "mouse,multitouch_on_demand")  # no red dots on right-click
 
 
 def run_app(
-    session: Session, size: tuple[int, int] | None = None, fullscreen: bool = False
+    session: Session,
+    size: tuple[int, int] | None = None,
+    fullscreen: bool = False,
+    snapshot: tuple[Path, float] | None = None,
 ) -> None:
-    """Open the register's window over a ready session and run until it is closed."""
+    """Open the register's window over a ready session and run until it is closed.
+
+    `snapshot` = (png path, seconds): keep a screenshot of the window there, refreshed
+    that often, for a machine whose screen nobody can see (the demo under Xvfb).
+    """
     configure(size, fullscreen)
     from appliance.ui.app import RegisterApp
 
-    RegisterApp(session).run()
+    app = RegisterApp(session)
+    if snapshot is not None:
+        from kivy.clock import Clock
+        from kivy.core.window import Window  # type: ignore[import-untyped]
+
+        path, every = snapshot
+
+        def take(_dt: float) -> None:
+            written = Window.screenshot(name=str(path.with_suffix("")) + ".png")
+            if written:  # Kivy numbers each file (name0001.png): keep one, at `path`
+                os.replace(written, path)
+
+        Clock.schedule_interval(take, every)
+    app.run()

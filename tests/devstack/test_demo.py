@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_demo_sale_reaches_the_back_office_and_runs_add_up(tmp_path: Path) -> None:
     def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "devstack.demo", "--var", str(tmp_path)],
+        return subprocess.run([sys.executable, "-m", "devstack.demo", "--var", str(tmp_path),
+                               "--no-window"],
                               capture_output=True, text=True, cwd=ROOT, timeout=120)  # fmt: skip
 
     first = run()

@@ -8,8 +8,10 @@ the texts on screen, the register's records, and the screenshots' pixels.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -154,3 +156,30 @@ def test_the_indicator_is_drawn_in_its_colour(offline: dict[str, Any]) -> None:
     for look in offline["seen"]:
         colour = main_colour(look["shot"], look["box"])
         assert close(colour, fills[look["role"]]), (look["label"], colour)
+
+
+def test_appliance_run_opens_the_register_and_stops_cleanly(tmp_path: Path) -> None:
+    """`appliance run` as an installer's kiosk service starts it: window up, then SIGINT."""
+    from tests.store.conftest import write_config
+
+    config = write_config(tmp_path)
+    path = next(tmp_path.glob("register-*.toml"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "appliance.cli", "run", "--config", str(path), "--offline",
+         "--window", "800x480"],
+        cwd=ROOT, env=headless_env(tmp_path / "kivy"), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(6)
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    if any(sign in errors for sign in NO_WINDOW):
+        pytest.skip("no OpenGL window on this machine")
+    assert process.returncode == 0, errors[-3000:]
+    assert "Traceback" not in errors, errors[-3000:]
+    assert config.register.data_dir.exists(), "it opened the register's data"
