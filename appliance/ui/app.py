@@ -10,6 +10,7 @@ weight screen is up. Keys from a keyboard or a wedge scanner go through `KeyRout
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,9 @@ def load_kv() -> None:
         Builder.load_file(str(path))
 
 
+log = logging.getLogger("appliance.ui")
+
+
 class RegisterApp(App):  # type: ignore[misc]
     """The register's window (see the module docstring)."""
 
@@ -114,6 +118,10 @@ class RegisterApp(App):  # type: ignore[misc]
         Clock.schedule_interval(self._refresh_header, self.header_every)
         session.start()
         return manager
+
+    def on_start(self) -> None:
+        """The window is up: say so once (the kiosk's watchdog and the start-up bench read it)."""
+        log.info("ready to sell: the login screen is up")
 
     def _resized(self, _window: Any, width: int, height: int) -> None:
         self.scale = theme.scale_for(width, height)
