@@ -148,8 +148,7 @@ def scanner_commands(sim: SerialScannerSim) -> Handler:
             sim.disconnect()
         else:
             sim.scan(line)
-            rest = line
-        return f"ok: {line if verb not in ('scan', 'half') else f'{verb} {rest}'}"
+        return f"ok: {line}"
 
     return handle
 
