@@ -43,7 +43,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from appliance.sync import wire
-from appliance.sync.link import set_nodelay
+from appliance.sync.ports import set_nodelay
 from appliance.sync.wire import Beacon, RpcResponse, WireError
 from backoffice.catalog import RulesCache, store_versions
 from backoffice.consumer import Consumer

@@ -8,7 +8,7 @@
 Each is a context manager; nothing starts at import.
 """
 
-from appliance.sync.link import set_nodelay
+from appliance.sync.ports import set_nodelay
 from devstack.errors import ServiceError
 from devstack.mosquitto import Mosquitto
 from devstack.mqtt import MqttProbe

@@ -16,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from appliance.sync.link import set_nodelay
+from appliance.sync.ports import set_nodelay
 
 
 class MqttProbe:

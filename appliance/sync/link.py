@@ -22,15 +22,13 @@ import itertools
 import logging
 import queue
 import random
-import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -44,47 +42,13 @@ from appliance.store.errors import StorageError
 from appliance.store.outbox import UnsentEntry
 from appliance.sync import machine as m
 from appliance.sync import wire
+from appliance.sync.ports import SETTLED, LinkStatus, OutboxPort, set_nodelay
 
 log = logging.getLogger("appliance.sync")
 
 Answered = Callable[[wire.RpcResponse | None], m.Event | None]
 """Turns the answer to one of the sync thread's calls (None: none came) into the next
 event, or None when the call goes on (the next part of an answer was asked for)."""
-
-SETTLED = {
-    "accepted": outbox.EntryState.CONFIRMED,
-    "duplicate": outbox.EntryState.CONFIRMED,
-    "rejected": outbox.EntryState.REJECTED,
-}
-
-
-class OutboxPort(Protocol):
-    """What the link needs of the register's outbox (appliance.register.Register has it)."""
-
-    def unsent_after(self, after: int, limit: int) -> tuple[list[UnsentEntry], int]:
-        """Up to `limit` unsent entries after seq `after`, and the unsent count."""
-
-    def record_sync(
-        self, settled: list[tuple[str, outbox.EntryState, str]], sent: list[int]
-    ) -> None:
-        """In one transaction: entries confirmed or rejected, and entries handed to the broker."""
-
-    def requeue(self) -> int:
-        """In-flight entries are pending again."""
-
-
-@dataclass(frozen=True, slots=True)
-class LinkStatus:
-    """For the screen's indicator and badge."""
-
-    state: str  # online | syncing | offline
-    unsent: int
-
-
-def set_nodelay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
-    """paho's on_socket_open: Nagle off on TCP sockets (it stalls request/reply over MQTT)."""
-    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class SyncLink:

@@ -22,7 +22,7 @@ from appliance.domain.money import Money
 from appliance.print_queue import QueueState
 from appliance.register import Register
 from appliance.store.lmdb_env import Storage
-from appliance.sync.link import LinkStatus
+from appliance.sync.ports import LinkStatus
 from appliance.ui.viewmodels.runner import SyncRunner
 from appliance.ui.viewmodels.session import Session
 from hw.ports import DeviceError, KickResult
