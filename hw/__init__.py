@@ -7,7 +7,8 @@ a scale reading, device events) and the register translates. Layout:
   `DeviceInfo`.
 - `document.py`: the print document a receipt or label becomes.
 - `protocols/`: sans-I/O codecs; bytes (and `now`) in, events out.
-- `profiles.py` + `config/devices/*.toml`: device knowledge as data.
+- `profiles.py` (+ `profile_schema.py`) + `config/devices/*.toml`: device
+  knowledge as data.
 - `drivers/`: a transport plus a codec plus a lifecycle.
 - `discovery.py`: what is plugged in, matched to a profile; hot-plug diffs.
 - `sim/`: simulators reachable by URL, with fault injection.
