@@ -12,6 +12,8 @@ packages=(
   xvfb xauth                    # a real X server with no display (xvfb-run needs xauth)
   libegl1 libgl1-mesa-dri libgbm1 libmtdev1   # what a Kivy (SDL2 + GL) window needs
   libusb-1.0-0                  # pyusb: USB printers and `appliance hw list` of USB devices
+  chromium                      # the dashboard's browser test (headless, driven by Playwright)
+  debootstrap systemd-container # the image tests: a host-arch root filesystem, run in a chroot
 )
 
 missing=()
