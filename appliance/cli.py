@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from appliance.bootstrap import open_register, open_storage, write_catalog
 from appliance.catalog_file import CatalogFileError, StoreData
 from appliance.cli_hw import HW_ERRORS, add_hw_commands, add_sim_commands
+from appliance.cli_labels import LABEL_ERRORS, add_label_commands
 from appliance.config import (
     CONFIG_ENV,
     DEFAULT_CONFIG,
@@ -318,6 +319,7 @@ def _add_register_commands(sub: Any) -> None:
     load.add_argument("file", type=Path)
     load.set_defaults(func=_catalog_import)
     add_hw_commands(sub, common)
+    add_label_commands(sub, common)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -351,7 +353,7 @@ def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> 
     try:
         code: int = args.func(args)
     except (ConfigError, CatalogFileError, CommandError, DomainError, StorageError, OSError,
-            *HW_ERRORS) as exc:  # fmt: skip
+            *HW_ERRORS, *LABEL_ERRORS) as exc:  # fmt: skip
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return code

@@ -47,7 +47,7 @@ def _verdict(ok: bool, text: str) -> int:
 # --- which device ------------------------------------------------------------------------
 
 
-def _wanted(args: argparse.Namespace, kind: DeviceKind) -> Wanted:
+def wanted_device(args: argparse.Namespace, kind: DeviceKind) -> Wanted:
     """The device the command is about, from --url/--profile or the config."""
     index = ProfileIndex.load()
     if args.url:
@@ -67,7 +67,7 @@ def _wanted(args: argparse.Namespace, kind: DeviceKind) -> Wanted:
     return resolve(name, section, index)
 
 
-def _open(wanted: Wanted) -> Any:
+def open_device(wanted: Wanted) -> Any:
     """The device opened by its kind's driver."""
     return OPENERS[wanted.kind](wanted, Devices())
 
@@ -78,12 +78,12 @@ def _printer_for_drawer(args: argparse.Namespace, drawer: Wanted) -> Devices:
     if args.url:  # --url is the printer's own address when testing a drawer
         printer = resolve("printer", DeviceSection(kind="receipt_printer", url=args.url, profile="",
                           timeout_s=args.timeout, enabled=True), ProfileIndex.load())  # fmt: skip
-        opened.by_name["printer"] = _open(printer)
+        opened.by_name["printer"] = open_device(printer)
         return opened
     name = drawer.section.url.removeprefix(PRINTER_SCHEME)
     printer_args = argparse.Namespace(**{**vars(args), "device": name})
-    printer = _wanted(printer_args, DeviceKind.RECEIPT_PRINTER)
-    opened.by_name[printer.name] = _open(printer)
+    printer = wanted_device(printer_args, DeviceKind.RECEIPT_PRINTER)
+    opened.by_name[printer.name] = open_device(printer)
     return opened
 
 
@@ -145,8 +145,8 @@ def test_page(title: str, where: str) -> PrintDocument:
 
 
 def _test_print(args: argparse.Namespace) -> int:
-    wanted = _wanted(args, DeviceKind.RECEIPT_PRINTER)
-    printer = _open(wanted)
+    wanted = wanted_device(args, DeviceKind.RECEIPT_PRINTER)
+    printer = open_device(wanted)
     try:
         printer.print(test_page(wanted.profile.title, wanted.section.url))
         status = printer.status()
@@ -166,8 +166,8 @@ def _describe(event: ScaleReading | ScaleFault) -> str:
 
 
 def _weigh(args: argparse.Namespace) -> int:
-    wanted = _wanted(args, DeviceKind.SCALE)
-    scale = _open(wanted)
+    wanted = wanted_device(args, DeviceKind.SCALE)
+    scale = open_device(wanted)
     event: ScaleReading | ScaleFault = ScaleFault("no reading taken")
     try:
         for n in range(args.count):
@@ -184,7 +184,7 @@ def _weigh(args: argparse.Namespace) -> int:
 
 
 def _kick(args: argparse.Namespace) -> int:
-    wanted = _wanted(args, DeviceKind.CASH_DRAWER)
+    wanted = wanted_device(args, DeviceKind.CASH_DRAWER)
     if args.url:
         wanted = Wanted(wanted.name, DeviceSection(kind="cash_drawer", url="printer://printer",
                         profile=wanted.profile.name, timeout_s=args.timeout, enabled=True),
@@ -205,8 +205,8 @@ def _kick(args: argparse.Namespace) -> int:
 
 
 def _scan(args: argparse.Namespace) -> int:
-    wanted = _wanted(args, DeviceKind.SCANNER)
-    scanner = _open(wanted)
+    wanted = wanted_device(args, DeviceKind.SCANNER)
+    scanner = open_device(wanted)
     print(f"scan a barcode now ({args.seconds:g} s)")
     codes: list[str] = []
     try:
@@ -227,15 +227,21 @@ def _scan(args: argparse.Namespace) -> int:
                           f"{len(codes)} code(s) read")  # fmt: skip
 
 
-def add_hw_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    """`appliance hw ...` (see the module docstring)."""
-    hw = sub.add_parser("hw", help="what is connected, and does it work (for field techs)")
-    hw_sub = hw.add_subparsers(dest="hw_command", required=True)
+def device_arguments(common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options that pick a device (read by `wanted_device`)."""
     device = argparse.ArgumentParser(add_help=False, parents=[common])
     device.add_argument("--device", help="the config's device entry (default: first of the kind)")
     device.add_argument("--url", help="try a device not configured: its path or URL")
     device.add_argument("--profile", help="with --url: its profile (config/devices/NAME.toml)")
     device.add_argument("--timeout", type=float, default=2.0, help="with --url: seconds")
+    return device
+
+
+def add_hw_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """`appliance hw ...` (see the module docstring)."""
+    hw = sub.add_parser("hw", help="what is connected, and does it work (for field techs)")
+    hw_sub = hw.add_subparsers(dest="hw_command", required=True)
+    device = device_arguments(common)
     hw_sub.add_parser("list", help="devices plugged in, matched to profiles").set_defaults(
         func=_list
     )

@@ -23,6 +23,8 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from appliance.domain.labels import check_weight_prefix
+
 PACKAGED_DEFAULTS = Path(__file__).resolve().parent.parent / "config" / "defaults.toml"
 DEFAULTS_ENV = "APPLIANCE_DEFAULTS"
 
@@ -188,6 +190,39 @@ class ReceiptSection:
 
 
 @dataclass(frozen=True, slots=True)
+class TenderSection:
+    """The ``[tender]`` table."""
+
+    card_methods: tuple[str, ...] = _field(
+        "Card buttons on the tender screen, e.g. debit, credit; each is the method recorded."
+    )
+
+    def _cross_check(self) -> tuple[KeyPath, str] | None:
+        methods = self.card_methods
+        if not 1 <= len(methods) <= 6 or len(set(methods)) != len(methods):
+            return ("card_methods",), "1 to 6 different method names"
+        for i, method in enumerate(methods):
+            if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,23}", method):
+                return ("card_methods", i), "a method name matching [a-z0-9][a-z0-9_-]{0,23}"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class LabelsSection:
+    """The ``[labels]`` table."""
+
+    weight_prefix: str = _field(
+        "EAN-13 prefix of this store's weighed-item labels (20 to 29); empty: none printed"
+        " or read.",
+        check=lambda p: check_weight_prefix(p) is None,
+        expect="two digits from 20 to 29 (GS1's in-store range), or empty for none",
+    )
+    best_before_days: int = _field(
+        "Days from packing to the best-before date on labels; 0 prints none.", min=0, max=365
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class StorageSection:
     """The ``[storage]`` table."""
 
@@ -227,6 +262,8 @@ class Config:
     cash: CashSection = _field("Cash tender: rounding and the opening float.")
     discounts: DiscountSection = _field("Manual discount limits.")
     receipt: ReceiptSection = _field("Receipt layout.")
+    tender: TenderSection = _field("What the tender screen offers.")
+    labels: LabelsSection = _field("Product and weighed-item labels.")
     storage: StorageSection = _field("The local LMDB environment.")
     devices: dict[str, DeviceSection] = _field("Attached devices by name, e.g. devices.scale.")
 

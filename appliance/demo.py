@@ -60,9 +60,9 @@ def ring_up_demo(register: Register) -> CompletedSale:
     register.add_weighed("sencha", Decimal(50), WeightSource.PRESET)
     register.add_weighed("cheddar", Decimal("0.412"), WeightSource.SCALE)
     register.add_weighed("bananas", Decimal("1.135"), WeightSource.SCALE)
-    register.add_barcode("0067000000019")  # cola, scanned four times
+    register.add_barcode("0067000000010")  # cola, scanned four times
     for _ in range(3):
-        register.add_barcode("0067000000019")
+        register.add_barcode("0067000000010")
     register.add_sku("sourdough")
     register.add_sku("croissant", Decimal(2))
     register.add_sku("pod-mint")

@@ -32,6 +32,7 @@ from appliance.domain.cart import Cart, CartLine, Discount, WeightSource
 from appliance.domain.catalog import Product
 from appliance.domain.codec import decimal_text
 from appliance.domain.errors import DiscountOverCap
+from appliance.domain.labels import scanned
 from appliance.domain.money import total
 from appliance.domain.pricing import PricedCart, price_cart
 from appliance.domain.rules import StoreRules
@@ -49,6 +50,7 @@ from appliance.register_core import (
     WeightRequired,
     WrongPin,
 )
+from appliance.register_labels import Labels
 from appliance.register_lookups import Lookups, StaffMember
 from appliance.store import cache, local, outbox
 from appliance.store.errors import StorageTimeout
@@ -75,7 +77,7 @@ __all__ = [
 ]
 
 
-class Register(Lookups, Backroom):
+class Register(Lookups, Labels, Backroom):
     """The register's services; see the module docstring."""
 
     # --- session ----------------------------------------------------------------------
@@ -141,9 +143,14 @@ class Register(Lookups, Backroom):
         return self._read(lambda t: find(self.rules(t)), "finding the product")
 
     def add_barcode(self, code: str) -> PricedCart:
-        """Add a scanned item; a weighed product raises WeightRequired."""
+        """Add a scanned item: a product's barcode (a weighed product raises
+        WeightRequired), or a weighed item's label, sold at the weight it carries."""
         self._who()
-        product = self._product(lambda r: r.catalog.by_barcode(code.strip()))
+        prefix = self.config.labels.weight_prefix
+        product, weight = self._read(lambda t: scanned(self.rules(t).catalog, code.strip(), prefix),
+                                     "finding the product")  # fmt: skip
+        if weight is not None:
+            return self._change(self.cart.add_weighed(product, weight, WeightSource.LABEL))
         if product.sold_by_weight:
             raise WeightRequired(product)
         return self._change(self.cart.add_item(product))

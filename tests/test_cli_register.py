@@ -419,7 +419,7 @@ def test_a_missing_config_is_a_clear_error(tmp_path: Path) -> None:
 def test_the_demo_csv_reads() -> None:
     data = load_csv(ROOT / "config" / "demo" / "catalog.csv", "CAD")
     assert len(data.catalog.products) == 13
-    assert data.catalog.products["cola"].barcodes == ("0067000000019", "0067000000095")
+    assert data.catalog.products["cola"].barcodes == ("0067000000010", "0067000000095")
     assert data.catalog.products["chips"].name == "Sea salt chips, 200 g"
     assert data.catalog.products["cheddar"].price == Money(3299, "CAD")
     assert data.catalog.categories["produce"].name == "produce"

@@ -225,6 +225,9 @@ def test_missing_required_key_names_the_register_file(tmp_path: Path, text: str,
 # --- ranges, patterns and cross-checks ------------------------------------------------
 
 
+PREFIX_EXPECTED = "two digits from 20 to 29 (GS1's in-store range), or empty for none"
+
+
 @pytest.mark.parametrize(
     ("text", "key", "expected"),
     [
@@ -249,6 +252,24 @@ def test_missing_required_key_names_the_register_file(tmp_path: Path, text: str,
             "a decimal number between 0 and 100",
         ),
         ("storage.history_days = 0", "storage.history_days", "an integer at least 1"),
+        ('labels.weight_prefix = "30"', "labels.weight_prefix", PREFIX_EXPECTED),
+        ('labels.weight_prefix = "2"', "labels.weight_prefix", PREFIX_EXPECTED),
+        (
+            "labels.best_before_days = 366",
+            "labels.best_before_days",
+            "an integer between 0 and 365",
+        ),
+        ("tender.card_methods = []", "tender.card_methods", "1 to 6 different method names"),
+        (
+            'tender.card_methods = ["debit", "debit"]',
+            "tender.card_methods",
+            "1 to 6 different method names",
+        ),
+        (
+            'tender.card_methods = ["Visa Card"]',
+            "tender.card_methods[0]",
+            "a method name matching [a-z0-9][a-z0-9_-]{0,23}",
+        ),
         (
             'tax.components.GST = { name = "GST", rate = 1 }',
             "tax.components.GST.rate",

@@ -24,11 +24,15 @@ from appliance.domain.pan import contains_card_number
 
 
 class WeightSource(Enum):
-    """Where a line's weight came from; only a preset is priced by the tier matrix."""
+    """Where a line's weight came from; only a preset is priced by the tier matrix.
+
+    LABEL: read from a weighed item's label (`appliance.domain.labels`), weighed at
+    a counter's scale when the label was printed."""
 
     PRESET = "preset"
     MANUAL = "manual"
     SCALE = "scale"
+    LABEL = "label"
 
 
 class DiscountKind(Enum):

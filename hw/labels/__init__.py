@@ -40,7 +40,7 @@ from hw.labels.layout import (
     PrintedLabel,
     dots_per_mm,
 )
-from hw.labels.parse import load_template, parse_template
+from hw.labels.parse import load_template, parse_template, read_template_file
 from hw.labels.template import (
     PLACEHOLDERS,
     Barcode,
@@ -88,6 +88,7 @@ __all__ = [
     "load_template",
     "parse_template",
     "read_labels",
+    "read_template_file",
     "read_tspl",
     "read_zpl",
     "render_escpos_label",

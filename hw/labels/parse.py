@@ -295,12 +295,17 @@ def parse_template(data: Mapping[str, Any], source: str) -> LabelTemplate:
     return LabelTemplate(top["name"], top["width_mm"], top["height_mm"], elements, top["gap_mm"])
 
 
-def load_template(path: Path) -> LabelTemplate:
-    """The template in a TOML file; `LabelTemplateError` names the file."""
+def read_template_file(path: Path) -> dict[str, Any]:
+    """A template file's table, unchecked; `LabelTemplateError` names a file that
+    cannot be read or is not TOML."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise LabelTemplateError(str(path), "", f"cannot read it: {err.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise LabelTemplateError(str(path), "", f"not valid TOML: {err}") from None
-    return parse_template(data, str(path))
+
+
+def load_template(path: Path) -> LabelTemplate:
+    """The template in a TOML file; `LabelTemplateError` names the file."""
+    return parse_template(read_template_file(path), str(path))

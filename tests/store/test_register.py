@@ -44,7 +44,7 @@ from tests.store.conftest import (
     write_config,
 )
 
-COLA = "0067000000019"
+COLA = "0067000000010"
 
 
 def cad(minor: int) -> Money:

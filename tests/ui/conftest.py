@@ -39,7 +39,7 @@ from tests.store.conftest import (
 __all__ = ["CASHIER_PIN", "MANAGER_PIN", "FakeClock", "cad"]
 
 T = TypeVar("T")
-COLA = "0067000000019"  # Cola 355 ml, 1.49, food tax (GST), "Cola 30c off"
+COLA = "0067000000010"  # Cola 355 ml, 1.49, food tax (GST), "Cola 30c off"
 BANANAS = "4011"  # 1.74/kg
 
 
