@@ -25,6 +25,7 @@ from appliance.ui.viewmodels.runner import Post, WorkerRunner
 from appliance.ui.viewmodels.session import Session
 from hw.drivers.escpos_printer import EscposPrinter, PrinterDrawer
 from hw.drivers.hid_scale import HidScale
+from hw.drivers.network_label_printer import NetworkLabelPrinter
 from hw.drivers.serial_scale import SerialScale
 from hw.profiles import ProfileIndex, ReceiptPrinterQuirks, ScannerQuirks
 from hw.protocols.scanner import WedgeTiming
@@ -99,7 +100,8 @@ def open_kiosk(config: Config, post: Post, *, connect: bool = True) -> Kiosk:
         scale, drawer = devices.first((SerialScale, HidScale)), devices.first(PrinterDrawer)
         session = Session(register, runner, link=link, print_queue=queue, scale=scale,
                           drawer=drawer, printer=printer, device_runner=device_runner,
-                          wedge=_wedge(config, index))  # fmt: skip
+                          wedge=_wedge(config, index),
+                          label_printer=devices.first(NetworkLabelPrinter))  # fmt: skip
     except BaseException:
         stack.close()
         raise

@@ -155,7 +155,8 @@ def label_values(
     """Every placeholder a label template may use, filled for `product`.
 
     With `weighed`: the weight, its price and its code; without: a shelf label
-    (the unit price, the product's own barcode, no weight). `best_before_days` 0
+    (the price, the product's own barcode, no weight; a unit price only for a
+    product sold by weight). `best_before_days` 0
     leaves the best-before date empty.
     """
     currency = product.price.currency
@@ -167,7 +168,7 @@ def label_values(
         "sku": product.sku,
         "barcode": barcode or (product.barcodes[0] if product.barcodes else product.sku),
         "price": per,
-        "unit_price": f"{per}/{unit}" if unit else per,
+        "unit_price": f"{per}/{unit}" if unit else "",
         "weight": "",
         "unit": unit,
         "packed": packed.isoformat(),

@@ -181,7 +181,7 @@ class RegisterApp(App):  # type: ignore[misc]
         elif not state.active:
             self._stop_polling()
             if self.current == "weight":
-                self.show("sell")
+                self.show("backroom" if state.for_label else "sell")
 
     def _stop_polling(self) -> None:
         if self._scale_poll is not None:

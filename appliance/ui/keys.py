@@ -70,6 +70,8 @@ class KeyRouter:
             self._keypad(char, session.login.key, session.login.enter)
         elif app.current == "weight":
             self._keypad(char, session.weight.key, session.weight.use_manual, point=True)
+        elif app.current == "backroom" and app.screens["backroom"].section == "labels":
+            session.labels.key({BACKSPACE: BACK}.get(char, char))
         elif app.current in ("tender", "discount", "backroom"):
             model = getattr(session, app.current)
             self._keypad(char, model.key, None, point=True)

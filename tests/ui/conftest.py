@@ -25,6 +25,7 @@ from appliance.store.lmdb_env import Storage
 from appliance.sync.ports import LinkStatus
 from appliance.ui.viewmodels.runner import SyncRunner
 from appliance.ui.viewmodels.session import Session
+from hw.labels import FilledLabel
 from hw.ports import DeviceError, KickResult
 from hw.protocols.scale import ScaleEvent, ScaleReading, ScaleStatus, WeightUnit
 from tests.store.conftest import (
@@ -89,6 +90,19 @@ class FakeDrawer:
         return self.result
 
 
+class FakeLabelPrinter:
+    """A label printer's face to the labels panel: what it printed, or the fault set."""
+
+    def __init__(self) -> None:
+        self.printed: list[tuple[list[str], int]] = []
+        self.fault: DeviceError | None = None
+
+    def print_label(self, label: FilledLabel, copies: int = 1) -> None:
+        if self.fault is not None:
+            raise self.fault
+        self.printed.append((label.lines(), copies))
+
+
 class FakePrintQueue:
     """The print queue's face to the screens: wakes counted, state set by the test."""
 
@@ -141,6 +155,7 @@ class Shop:
     scale: FakeScale
     drawer: FakeDrawer
     printing: FakePrintQueue
+    label_printer: FakeLabelPrinter
     extra: dict[str, Any] = field(default_factory=dict)
 
     def login(self, cashier: str = "ann", pin: str = CASHIER_PIN) -> None:
@@ -162,7 +177,7 @@ def make_shop(tmp_path: Path, clock: FakeClock, extra: str = "", runner: Any = N
     seed(storage, config)
     register = make_register(config, clock, storage)
     link, scale, printing = FakeLink("offline"), FakeScale(), FakePrintQueue()
-    drawer = FakeDrawer(register)
+    drawer, label_printer = FakeDrawer(register), FakeLabelPrinter()
     session = Session(
         register,
         runner or SyncRunner(),
@@ -170,8 +185,11 @@ def make_shop(tmp_path: Path, clock: FakeClock, extra: str = "", runner: Any = N
         print_queue=printing,
         scale=scale,
         drawer=drawer,
+        label_printer=label_printer,
     )
-    return Shop(session, register, storage, config, clock, link, scale, drawer, printing)
+    return Shop(
+        session, register, storage, config, clock, link, scale, drawer, printing, label_printer
+    )
 
 
 @pytest.fixture

@@ -132,6 +132,14 @@ def test_the_screenshots_are_the_window_and_show_the_figures(sale: dict[str, Any
     assert dark_share(sale["shots"]["sell_full"], sale["total_box"]) > 0.03
 
 
+def test_a_weighed_label_is_printed_by_touch_and_sold_back_by_scan(sale: dict[str, Any]) -> None:
+    label = sale["label"]
+    assert label["copies"] == 2
+    assert {"Bananas", "0.500 kg", "0.87 CAD"} <= set(label["lines"])
+    assert label["preview"] == "\n".join(label["lines"]), "what was shown is what printed"
+    assert sale["label_line"] == ["bananas", "0.5", "label"]
+
+
 # --- the network drops mid-shift ----------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ BANANAS = "4011"  # 1.74/kg, weighed on the (fake) scale
 
 def build_app(work: Path, size: tuple[int, int], link_state: str = "offline") -> tuple[Any, Any]:
     """A session over a fresh demo register with fakes, and the app over it."""
+    from appliance.labels import SHIPPED, import_templates
     from appliance.ui.launch import configure, ui_runner
 
     configure(size)
@@ -40,6 +41,7 @@ def build_app(work: Path, size: tuple[int, int], link_state: str = "offline") ->
 
     shop = make_shop(work, FakeClock(), runner=ui_runner())
     shop.link.state = link_state
+    import_templates(shop.storage, [SHIPPED], now=shop.clock(), version="demo")
     # The scale and drawer answer on a worker of their own, as in production.
     session = Session(
         shop.register,
@@ -49,6 +51,7 @@ def build_app(work: Path, size: tuple[int, int], link_state: str = "offline") ->
         scale=shop.scale,
         drawer=shop.drawer,
         device_runner=ui_runner("device-worker"),
+        label_printer=shop.label_printer,
     )
     shop.session = session
     return RegisterApp(session, header_every=0.15, scale_every=0.1), shop
@@ -196,6 +199,51 @@ def sale(d: Driver, shop: Any) -> Iterator[Wait]:
     d.results["after"] = {"cart_rows": cart_lines(d), "total": sell_ids.cart.ids.total.text}
     d.results["window"] = list(d.window.size)
     yield from searches_and_errors(d)
+    yield from label_by_touch(d, shop)
+
+
+def weigh_for_label(d: Driver, shop: Any, query: str, sku: str, kilograms: str) -> Iterator[Wait]:
+    """In the back room's labels panel: find a product by the on-screen keyboard, pick
+    it, and weigh it on the (fake) scale for its label."""
+    yield from d.tap("backroom")
+    yield d.screen_is("backroom")
+    yield from d.tap("labels")
+    yield d.until(lambda: bool(d.session.labels.state.templates), "the label templates")
+    yield from d.tap("label_search")
+    for char in query:
+        d.window.dispatch("on_textinput", char)
+    yield from d.idle()
+    yield from d.tap("done")
+    yield d.until(lambda: bool(d.session.labels.state.results), "the products to label")
+    yield from d.idle()
+    shop.scale.event = stable(kilograms)
+    yield from d.tap(sku)
+    yield d.screen_is("weight")
+    yield d.until(lambda: not d.find("use_scale").disabled, "a stable reading")
+    yield from d.tap("use_scale")
+    yield d.screen_is("backroom")
+    yield d.until(lambda: bool(d.session.labels.state.preview), "the label's preview")
+    yield from d.idle()
+
+
+def label_by_touch(d: Driver, shop: Any) -> Iterator[Wait]:
+    """Weigh bananas for a label, print two, and scan one at the till: the line is
+    sold at the label's weight."""
+    yield from weigh_for_label(d, shop, "banan", "bananas", "0.500")
+    yield from d.tap("label_more")
+    yield from d.tap("label_print")
+    yield d.until(lambda: bool(shop.label_printer.printed), "the label printer")
+    panel = d.app.screens["backroom"].panels["labels"].ids
+    lines, copies = shop.label_printer.printed[0]
+    d.results["label"] = {"lines": lines, "copies": copies, "preview": panel.preview.text}
+    yield from d.shot("labels")
+    code = next(line.split()[1] for line in lines if line.startswith("EAN13"))
+    yield from d.tap("back")
+    yield d.screen_is("sell")
+    yield from d.wedge(code)
+    yield d.until(lambda: cart_lines(d) == 1, "the labelled item in the cart")
+    (line,) = shop.register.cart.lines
+    d.results["label_line"] = [line.sku, str(line.weight), line.weight_source.value]
 
 
 def searches_and_errors(d: Driver) -> Iterator[Wait]:

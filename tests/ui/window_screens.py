@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.ui.window_driver import BANANAS, CHIPS, stable
+from tests.ui.window_driver import BANANAS, CHIPS, stable, weigh_for_label
 from tests.ui.window_harness import Driver, Wait
 
 
@@ -106,7 +106,7 @@ def screens(
     yield from d.tap("clock_in")
     yield from shoot("backroom")
     yield from manager(d, shoot)
-    yield from back_office(d, shoot)
+    yield from back_office(d, shop, shoot)
 
 
 def pending(d: Driver, shop: Any, shoot: Camera) -> Iterator[Wait]:
@@ -142,7 +142,7 @@ def manager(d: Driver, shoot: Camera) -> Iterator[Wait]:
     yield d.until(lambda: not d.session.override.state.active, "the prompt to close")
 
 
-def back_office(d: Driver, shoot: Camera) -> Iterator[Wait]:
+def back_office(d: Driver, shop: Any, shoot: Camera) -> Iterator[Wait]:
     """The X report (which warns of what is unsent), the devices, recent sales and a
     server-only feature asked for while offline."""
     yield from d.tap("shift")
@@ -152,6 +152,10 @@ def back_office(d: Driver, shoot: Camera) -> Iterator[Wait]:
     yield from d.tap("devices")
     yield d.until(lambda: bool(d.session.devices.state.drawer), "the devices' status")
     yield from shoot("devices")
+    yield from d.tap("back")
+    yield d.screen_is("sell")
+    yield from weigh_for_label(d, shop, "chedd", "cheddar", "0.412")
+    yield from shoot("labels")
     yield from d.tap("back")
     yield d.screen_is("sell")
     yield from d.tap("recent")

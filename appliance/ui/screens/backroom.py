@@ -1,7 +1,7 @@
 """The back room: time clock, till (float, cash drops, count-out), no sale, the shift
-report (X/Z) and the devices' status for a field tech.
+report (X/Z), labels, and the devices' status for a field tech.
 
-Three panels behind section buttons. Each draws its own view model's state; a no
+Four panels behind section buttons. Each draws its own view model's state; a no
 sale, a Z report and a cash drop over the limits ask for a manager through the one
 override prompt, because the register says so, never because the screen decides.
 """
@@ -17,12 +17,18 @@ from appliance.ui.screens.base import ViewScreen, buttons, show_message
 from appliance.ui.viewmodels.backroom import BackroomState
 from appliance.ui.viewmodels.base import ViewModel
 from appliance.ui.viewmodels.devices import DevicesState
+from appliance.ui.viewmodels.labels import LabelsState
 from appliance.ui.viewmodels.shift import ShiftState
 
 if TYPE_CHECKING:
     from appliance.ui.app import RegisterApp
 
-SECTIONS = (("till", "Time clock and till"), ("shift", "Shift report"), ("devices", "Devices"))
+SECTIONS = (
+    ("till", "Time clock and till"),
+    ("shift", "Shift report"),
+    ("labels", "Labels"),
+    ("devices", "Devices"),
+)
 
 
 class TillPanel(BoxLayout):  # type: ignore[misc]
@@ -31,6 +37,10 @@ class TillPanel(BoxLayout):  # type: ignore[misc]
 
 class ShiftPanel(BoxLayout):  # type: ignore[misc]
     """X and Z reports."""
+
+
+class LabelsPanel(BoxLayout):  # type: ignore[misc]
+    """Find a product, pick a template, weigh, preview and print labels."""
 
 
 class DevicesPanel(BoxLayout):  # type: ignore[misc]
@@ -45,9 +55,11 @@ class BackroomScreen(ViewScreen):
         super().attach(app)
         session = app.session
         self.backroom, self.shift, self.devices = session.backroom, session.shift, session.devices
+        self.labels = session.labels
         self.panels: dict[str, Any] = {
             "till": TillPanel(),
             "shift": ShiftPanel(),
+            "labels": LabelsPanel(),
             "devices": DevicesPanel(),
         }
         self.panels["till"].ids.keypad.bind(on_key=lambda _, key: self.backroom.key(key))
@@ -55,6 +67,7 @@ class BackroomScreen(ViewScreen):
         self.backroom.subscribe(self.render_till)
         self.shift.subscribe(self.render_shift)
         self.devices.subscribe(self.render_devices)
+        self.labels.subscribe(self.render_labels)
         self.show_section("till")
 
     def opened(self) -> None:
@@ -62,6 +75,8 @@ class BackroomScreen(ViewScreen):
         self.backroom.refresh()
         if self.section == "devices":
             self.devices.refresh()
+        elif self.section == "labels":
+            self.labels.refresh()
 
     def show_section(self, section: str) -> None:
         """Show one panel."""
@@ -75,9 +90,12 @@ class BackroomScreen(ViewScreen):
         content.add_widget(self.panels[section])
         if section == "devices":
             self.devices.refresh()
+        elif section == "labels":
+            self.labels.refresh()
         self.render_till(self.backroom.state)
         self.render_shift(self.shift.state)
         self.render_devices(self.devices.state)
+        self.render_labels(self.labels.state)
 
     def render_till(self, state: BackroomState) -> None:
         """Draw the time clock and till."""
@@ -116,10 +134,41 @@ class BackroomScreen(ViewScreen):
         ids.queue.value, ids.drawer.value = state.print_queue or "…", state.drawer or "…"
         self._message()
 
+    def render_labels(self, state: LabelsState) -> None:
+        """Draw the labels panel."""
+        ids = self.panels["labels"].ids
+        ids.search.text = state.query or "Search or scan the product"
+        ids.search.color = theme.INK if state.query else theme.INK_MUTED
+        if self.changed("label_results", state.results):
+            items = [(r.sku, f"{r.name}   {r.price}", "tile", True) for r in state.results]
+            buttons(ids.results, items, self.labels.pick, halign="left", size_hint_y=None,
+                    base_height=theme.BUTTON_H * 0.85)  # fmt: skip
+        ids.product.text = state.name or "No product picked"
+        ids.weight.text = state.weight
+        if self.changed("label_templates", state.templates):
+            items = [
+                (t.id, t.label, "selected" if t.selected else "neutral", t.enabled)
+                for t in state.templates
+            ]
+            buttons(ids.templates, items, self.labels.choose, size_hint_y=1)
+        ids.preview.text = "\n".join(state.preview) or (
+            "The label shows here before it prints." if state.name else ""
+        )
+        ids.weigh.disabled = not state.needs_weight
+        ids.copies.text = f"{state.copies} cop{'y' if state.copies == 1 else 'ies'}"
+        ids.print.disabled = not state.can_print or state.busy
+        self._message()
+
+    def label_search(self) -> None:
+        """Type the product's name (a scan types its barcode)."""
+        labels = self.labels
+        self.app.prompt_text("Product to label", labels.state.query, labels.search, labels.search)
+
     def _message(self) -> None:
         models: dict[str, ViewModel[Any]] = {
             "till": self.backroom,
             "shift": self.shift,
+            "labels": self.labels,
             "devices": self.devices,
         }
         model = models.get(self.section, self.backroom)

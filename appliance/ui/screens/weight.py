@@ -2,6 +2,8 @@
 
 "Use scale weight" is enabled only when the view model says the reading can price
 (stable); a reading in motion or a fault shows in its colour and cannot be sold.
+What the weight shown comes to is shown under it. Weighing for a label, the
+screen says so and the weight goes to the labels panel.
 The app polls the scale (`WeightViewModel.poll`) on a timer while this screen is up.
 """
 
@@ -39,8 +41,12 @@ class WeightScreen(ViewScreen):
     def render(self, state: WeightState) -> None:
         """Draw a weight state."""
         ids = self.ids
-        ids.product.text = state.name
+        ids.product.text = f"Label: {state.name}" if state.for_label else state.name
         ids.price.text = state.price
+        ids.reading_price.text = f"= {state.scale_price}" if state.scale_price else ""
+        ids.manual_price.text = f"= {state.manual_price}" if state.manual_price else ""
+        ids.use_scale.text = "Use for the label" if state.for_label else "Use scale weight"
+        ids.use_manual.text = "Label this weight" if state.for_label else "Use typed weight"
         reading = state.scale_text or "Reading the scale…"
         ids.reading.text = reading
         ids.status.text = SCALE_WORDS.get(state.scale_status, "Waiting")

@@ -15,6 +15,8 @@ screen's call learns that a sale whose save timed out was recorded after all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from appliance.domain.catalog import Product
@@ -32,6 +34,7 @@ from appliance.ui.viewmodels.devices import (
 )
 from appliance.ui.viewmodels.discount import DiscountViewModel
 from appliance.ui.viewmodels.header import HeaderViewModel, StatusSource
+from appliance.ui.viewmodels.labels import LabelSink, LabelsViewModel
 from appliance.ui.viewmodels.login import LoginViewModel
 from appliance.ui.viewmodels.manager import ManagerOverride
 from appliance.ui.viewmodels.pending import PendingViewModel
@@ -64,6 +67,7 @@ class Session:
         printer: PrinterStatusSource | None = None,
         device_runner: Runner | None = None,
         wedge: WedgeTiming | None = None,
+        label_printer: LabelSink | None = None,
     ) -> None:
         self.register, self.runner = register, runner
         self.link, self.print_queue = link, print_queue
@@ -80,6 +84,7 @@ class Session:
         self.recent = RecentSalesViewModel(register, runner, print_queue)
         self.backroom = BackroomViewModel(register, runner, self.override, drawer, devices)
         self.shift = ShiftViewModel(register, runner, self.override)
+        self.labels = LabelsViewModel(register, runner, label_printer, devices)
         self.devices = DevicesViewModel(
             register, devices, scale=scale, printer=printer, print_queue=print_queue, drawer=drawer
         )
@@ -100,6 +105,7 @@ class Session:
             self.recent,
             self.backroom,
             self.shift,
+            self.labels,
             self.devices,
         )
 
@@ -112,6 +118,7 @@ class Session:
         self.discount.on_customer = self.cart.customer
         self.tender.on_paid = self._paid
         self.backroom.on_recorded = self.header.refresh
+        self.labels.weigh = self._weigh_for_label
         for screen in self.screens():
             screen.on_sale_recorded = self.tender.paid
 
@@ -130,6 +137,9 @@ class Session:
 
     def _weigh(self, product: Product) -> None:
         self.weight.start(product)
+
+    def _weigh_for_label(self, product: Product, then: Callable[[Decimal], None]) -> None:
+        self.weight.start(product, for_label=then)
 
     def _cart_changed(self, priced: PricedCart) -> None:
         self.cart.show(priced)

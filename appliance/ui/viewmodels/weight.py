@@ -3,7 +3,12 @@
 Only a stable reading that can price (`ScaleReading.can_price`) enables "use
 scale weight": a reading in motion, a fault or a timeout is shown, never sold
 as a weight. A scale that does not answer (unplugged, garbled, timed out) falls
-back to typing the weight, with the reason shown. The scale is read through its
+back to typing the weight, with the reason shown. The price of the weight shown
+(the scale's or the typed one) is shown beside it, at the product's unit price.
+
+The same screen weighs for a label (`start(product, for_label=...)`): no presets
+(a pack's tier price is not a weight's price), and the weight goes to the labels
+panel instead of the cart. The scale is read through its
 own runner (a slow read must not hold up the register's calls) and `poll()` is
 called by the Kivy layer on a timer while the screen is up; a poll still under
 way is not doubled.
@@ -64,6 +69,9 @@ class WeightState(ScreenState):
     scale_status: str = ""
     can_use_scale: bool = False
     manual_only: bool = False
+    scale_price: str = ""
+    manual_price: str = ""
+    for_label: bool = False
 
 
 def in_product_unit(reading: ScaleReading, unit: ProductUnit) -> Decimal:
@@ -104,11 +112,13 @@ class WeightViewModel(ViewModel[WeightState]):
         self.product: Product | None = None
         self._scale_weight: Decimal | None = None
         self._polling = False
+        self._for_label: Callable[[Decimal], None] | None = None
         self.on_added: Callable[[PricedCart], None] | None = None
 
-    def start(self, product: Product) -> None:
-        """Bring the screen up for a weighed product, with its presets priced."""
-        self.product, self._scale_weight = product, None
+    def start(self, product: Product, for_label: Callable[[Decimal], None] | None = None) -> None:
+        """Bring the screen up for a weighed product, with its presets priced; with
+        `for_label`, weigh it for a label and hand the weight there."""
+        self.product, self._scale_weight, self._for_label = product, None, for_label
         unit = product.unit.value if product.unit else ""
         no_scale = self.scale is None
         with self._batch():
@@ -125,9 +135,16 @@ class WeightViewModel(ViewModel[WeightState]):
                 manual_only=no_scale,
                 scale_text="no scale: type the weight" if no_scale else "",
                 scale_status="none" if no_scale else "",
+                scale_price="",
+                manual_price="",
+                for_label=for_label is not None,
             )
-            self._say(f"{product.name} is sold by weight: weigh it or pick a preset", INFO)
-        if product.presets:
+            if for_label is not None:
+                self._say(f"weigh the {product.name} for its label", INFO)
+            else:
+                how = "pick a preset" if product.presets else "type its weight"
+                self._say(f"{product.name} is sold by weight: weigh it or {how}", INFO)
+        if product.presets and for_label is None:
             self._call(
                 lambda: self._preset_buttons(product),
                 lambda b: self._update(presets=b),
@@ -146,42 +163,52 @@ class WeightViewModel(ViewModel[WeightState]):
 
     def cancel(self) -> None:
         """Close the screen without adding anything."""
-        self.product = None
+        self.product, self._for_label = None, None
         self._update(active=False, message="", message_kind="")
+
+    def _price_of(self, weight: Decimal) -> str:
+        """What `weight` of the product comes to at its unit price (presets aside)."""
+        return "" if self.product is None else money(self.product.price.times(weight))
 
     # --- presets and typed weights -------------------------------------------------------------
 
     def preset(self, weight: str, packs: int = 1) -> None:
         """Add `packs` packs of a preset weight."""
-        self._add(
-            lambda sku: self.register.add_weighed(
-                sku, Decimal(weight), WeightSource.PRESET, Decimal(packs)
-            )
-        )
+        if self._for_label is None:
+            self._add(lambda: Decimal(weight), WeightSource.PRESET, Decimal(packs))
 
     def key(self, key: str) -> None:
         """A keypad key for the typed weight: a digit, ".", "back" or "clear"."""
         text = press(self.state.manual_text, key, decimals=3, max_len=8)
-        self._update(manual_text=text, can_use_manual=any(c in "123456789" for c in text))
+        usable = any(c in "123456789" for c in text)
+        price = self._price_of(Decimal(text)) if usable else ""
+        self._update(manual_text=text, can_use_manual=usable, manual_price=price)
 
     def use_manual(self) -> None:
         """Add the typed weight."""
         text = self.state.manual_text
-        self._add(
-            lambda sku: self.register.add_weighed(
-                sku, parse_decimal(text, "weight"), WeightSource.MANUAL
-            )
-        )
+        self._add(lambda: parse_decimal(text, "weight"), WeightSource.MANUAL)
 
-    def _add(self, add: Callable[[str], PricedCart]) -> None:
+    def _add(
+        self, weight: Callable[[], Decimal], source: WeightSource, packs: Decimal = Decimal(1)
+    ) -> None:
+        """Sell `weight()` (or hand it to the label); a bad weight is the message."""
         if self.product is None:
             return
-        sku = self.product.sku
-        self._call(lambda: add(sku), self._added)
+        sku, for_label = self.product.sku, self._for_label
+        if for_label is not None:
+            self._call(weight, lambda w: self._close(lambda: for_label(w)))
+        else:
+            add = self.register.add_weighed
+            self._call(lambda: add(sku, weight(), source, packs),
+                       lambda priced: self._close(lambda: self._added(priced)))  # fmt: skip
+
+    def _close(self, then: Callable[[], None]) -> None:
+        self.product, self._for_label = None, None
+        self._update(active=False)
+        then()
 
     def _added(self, priced: PricedCart) -> None:
-        self.product = None
-        self._update(active=False)
         if self.on_added is not None:
             self.on_added(priced)
 
@@ -206,8 +233,10 @@ class WeightViewModel(ViewModel[WeightState]):
             if isinstance(event, ScaleReading) and usable
             else None
         )
+        price = "" if self._scale_weight is None else self._price_of(self._scale_weight)
         with self._batch():
-            self._update(scale_text=text, scale_status=status, can_use_scale=usable)
+            self._update(scale_text=text, scale_status=status, can_use_scale=usable,
+                         scale_price=price)  # fmt: skip
             if isinstance(event, ScaleFault) and event.status is None:
                 self._fall_back(event.reason)
             elif self.state.manual_only:
@@ -219,7 +248,8 @@ class WeightViewModel(ViewModel[WeightState]):
             raise exc
         with self._batch():
             self._scale_weight = None
-            self._update(scale_text=str(exc), scale_status="fault", can_use_scale=False)
+            self._update(scale_text=str(exc), scale_status="fault", can_use_scale=False,
+                         scale_price="")  # fmt: skip
             self._fall_back(str(exc))
 
     def _fall_back(self, reason: str) -> None:
@@ -232,4 +262,4 @@ class WeightViewModel(ViewModel[WeightState]):
         if weight is None or not self.state.can_use_scale:
             self._say("wait for a stable weight on the scale", WARNING)
             return
-        self._add(lambda sku: self.register.add_weighed(sku, weight, WeightSource.SCALE))
+        self._add(lambda: weight, WeightSource.SCALE)
