@@ -140,6 +140,31 @@ def typed(text: str, key: str, max_len: int = 40) -> str:
     return text + key.lower()
 
 
+class ChoicePrompt(ModalView):  # type: ignore[misc]
+    """A modal list of choices (a parked cart to recall): `on_choose(tag)` on a tap."""
+
+    title = StringProperty("")
+
+    def __init__(
+        self,
+        title: str,
+        choices: list[tuple[str, str]],
+        on_choose: Callable[[str], None],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.title, self._on_choose = title, on_choose
+        for tag, text in choices:
+            button = FlatButton(text=text, tag=tag, role="tile")
+            button.bind(on_release=lambda b: self.choose(b.tag))
+            self.ids.choices.add_widget(button)
+
+    def choose(self, tag: str) -> None:
+        """A choice was tapped: close, then hand it over."""
+        self.dismiss(animation=False)
+        self._on_choose(tag)
+
+
 class TextPrompt(ModalView):  # type: ignore[misc]
     """A modal keyboard for one line of text (a reason, a name, a bag or card number).
 

@@ -140,6 +140,10 @@ def test_a_weighed_label_is_printed_by_touch_and_sold_back_by_scan(sale: dict[st
     assert sale["label_line"] == ["bananas", "0.5", "label"]
 
 
+def test_a_cart_is_parked_and_recalled_by_touch(sale: dict[str, Any]) -> None:
+    assert sale["park"] == {"button": "Recall (1)", "parked_after": 0}
+
+
 # --- the network drops mid-shift ----------------------------------------------------------------
 
 

@@ -244,6 +244,21 @@ def label_by_touch(d: Driver, shop: Any) -> Iterator[Wait]:
     yield d.until(lambda: cart_lines(d) == 1, "the labelled item in the cart")
     (line,) = shop.register.cart.lines
     d.results["label_line"] = [line.sku, str(line.weight), line.weight_source.value]
+    yield from park_and_recall(d)
+
+
+def park_and_recall(d: Driver) -> Iterator[Wait]:
+    """Park the cart (the customer went back for milk), then recall it by touch."""
+    yield from d.tap("park")
+    yield d.until(lambda: cart_lines(d) == 0, "the cart parked")
+    yield d.until(lambda: d.find("park").text.startswith("Recall"), "the recall button")
+    button = d.find("park").text
+    yield from d.tap("park")
+    (ticket,) = d.session.sell.state.parked
+    yield from d.idle()  # the list of parked carts opens
+    yield from d.tap(ticket.ticket)
+    yield d.until(lambda: cart_lines(d) == 1, "the cart recalled")
+    d.results["park"] = {"button": button, "parked_after": len(d.session.sell.state.parked)}
 
 
 def searches_and_errors(d: Driver) -> Iterator[Wait]:

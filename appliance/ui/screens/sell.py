@@ -15,7 +15,7 @@ from appliance.ui import theme
 from appliance.ui.screens.base import ViewScreen, buttons, show_message
 from appliance.ui.viewmodels.base import ScreenState, ViewModel
 from appliance.ui.viewmodels.sell import ProductTile, SellState
-from appliance.ui.widgets import DONE, Keyboard, typed
+from appliance.ui.widgets import DONE, ChoicePrompt, Keyboard, typed
 
 if TYPE_CHECKING:
     from appliance.ui.app import RegisterApp
@@ -73,6 +73,9 @@ class SellScreen(ViewScreen):
         self.ids.pay.disabled = cart.is_empty
         self.ids.pay.text = f"Pay  {cart.total}" if not cart.is_empty else "Pay"
         self.ids.line_tools.disabled = cart.selected is None
+        park = self.ids.park
+        park.text = f"Recall ({len(state.parked)})" if cart.is_empty and state.parked else "Park"
+        park.disabled = cart.is_empty and not state.parked
         session = self.app.session
         sources: list[tuple[ScreenState, ViewModel[Any]]] = [
             (state, self.sell),
@@ -114,6 +117,15 @@ class SellScreen(ViewScreen):
         """The discount and customer screen, on the selected line if there is one."""
         self.app.session.discount.open(self.sell.state.cart.selected)
         self.app.show("discount")
+
+    def park(self) -> None:
+        """Park the cart (a customer stepped away), or pick a parked one to recall."""
+        sell = self.sell
+        if not sell.state.cart.is_empty:
+            sell.park()
+        elif sell.state.parked:
+            choices = [(p.ticket, f"Ticket {p.ticket}: {p.label}") for p in sell.state.parked]
+            ChoicePrompt("Recall a parked cart", choices, sell.recall).open(animation=False)
 
     def pay(self) -> None:
         """To the tender screen."""

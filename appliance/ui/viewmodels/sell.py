@@ -111,6 +111,7 @@ class SellViewModel(ViewModel[SellState]):
         self._call(self.register.categories, self._listed_categories, keep_message=True)
         self.cart.refresh()
         self.header.refresh()
+        self.show_parked()
 
     def _listed_categories(self, found: list[Category]) -> None:
         self._categories = found
