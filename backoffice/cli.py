@@ -1,6 +1,8 @@
 """`backoffice ...`: the back office's command line.
 
 backoffice serve --db URL --broker URL [--shared GROUP]   run the consumer
+    [--web [HOST:]PORT --web-password-file FILE]         ... and the dashboard
+backoffice web-passwd FILE [--password-stdin]          set the dashboard's password
 backoffice catalog load FILE --config REGISTER_TOML [--store S] --db URL
 backoffice customers load FILE.json --store S --db URL
 backoffice stock receive SKU QUANTITY --store S --db URL
@@ -67,6 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
         log.info("signal %d: stopping", signum)
         stop.set()
 
+    web = _web_server(args)  # a bad password file or busy port stops us before anything runs
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     service = BackOffice(
@@ -78,9 +81,48 @@ def _serve(args: argparse.Namespace) -> int:
     )
     service.start()
     try:
+        if web is not None:
+            web.start()
+            print(f"dashboard at {web.url}", flush=True)
         stop.wait()
     finally:
+        if web is not None:
+            web.stop()
         service.stop()
+    return 0
+
+
+def _web_server(args: argparse.Namespace) -> Any:
+    """The dashboard's server when `--web` is given (not started), else None."""
+    if args.web is None:
+        if args.web_password_file is not None:
+            raise CommandError("--web-password-file needs --web [HOST:]PORT")
+        return None
+    from backoffice.web.app import WebSettings
+    from backoffice.web.server import WebServer, parse_address
+
+    if args.web_password_file is None:
+        raise CommandError("--web needs --web-password-file FILE "
+                           "(write one with `backoffice web-passwd FILE`)")  # fmt: skip
+    host, port = parse_address(args.web)
+    settings = WebSettings(silent_after_s=args.web_silent_after)
+    return WebServer(args.db, args.web_password_file, host, port, settings)
+
+
+def _web_passwd(args: argparse.Namespace) -> int:
+    """Write the dashboard's password file: a salted hash and a new session secret."""
+    import getpass
+
+    from backoffice.web.auth import write_password_file
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("dashboard password: ")
+        if getpass.getpass("again: ") != password:
+            raise CommandError("the two passwords differ; nothing written")
+    write_password_file(args.file, password)
+    print(f"wrote {args.file} (mode 600); open sessions end when the dashboard restarts")
     return 0
 
 
@@ -186,7 +228,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--shared", help="MQTT 5 shared subscription group (several consumers)")
     serve.add_argument("--client-id", default="backoffice")
     serve.add_argument("--session-expiry", type=int, default=3600, help="seconds")
+    serve.add_argument("--web", metavar="[HOST:]PORT",
+                       help="serve the dashboard too (host 127.0.0.1 unless named)")  # fmt: skip
+    serve.add_argument("--web-password-file", type=Path, metavar="FILE",
+                       help="the dashboard's login, from `backoffice web-passwd`")  # fmt: skip
+    serve.add_argument("--web-silent-after", type=float, default=90.0, metavar="SECONDS",
+                       help="flag an online register not heard from for this long")  # fmt: skip
     serve.set_defaults(func=_serve)
+    passwd = sub.add_parser("web-passwd", help="set the dashboard's password (hashed)")
+    passwd.add_argument("file", type=Path, help="the password file to write (mode 600)")
+    passwd.add_argument("--password-stdin", action="store_true",
+                        help="read the password from the first line of stdin")  # fmt: skip
+    passwd.set_defaults(func=_web_passwd)
     _add_data_commands(sub)
     report = sub.add_parser("report", help="print a report")
     report.add_argument("name", choices=reports.REPORTS)

@@ -13,8 +13,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from appliance.domain.codec import decimal_text
@@ -68,25 +69,67 @@ def _ranges(numbers: Iterable[int]) -> str:
     return ", ".join(out)
 
 
-def sales(tx: Tx, store: str | None = None) -> Table:
-    """Sales per register per day, with totals by tender kind."""
-    where, params = _where(store, "s.store")
-    day = "SUBSTR(s.at, 1, 10)"
-    groups = tx.all(f"SELECT s.store, s.register, {day}, s.currency, COUNT(*), SUM(s.total), "
-                    f"SUM(s.tax_total) FROM sales s{where} GROUP BY s.store, s.register, {day}, "
-                    f"s.currency ORDER BY s.store, s.register, {day}", params)  # fmt: skip
+@dataclass(frozen=True, slots=True)
+class SalesTotal:
+    """One register's sales of one day in one currency: count, total, tax, paid by tender kind."""
+
+    store: str
+    register: str
+    day: str
+    currency: str
+    count: int
+    total: int
+    tax: int
+    paid: Mapping[str, int]
+
+
+def next_day(day: str) -> str:
+    """The ISO date after `day` (YYYY-MM-DD)."""
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+
+
+def sales_totals(
+    tx: Tx, store: str | None = None, day: str | None = None, register: str | None = None
+) -> list[SalesTotal]:
+    """Sales per store, register, day and currency with what each tender kind paid.
+
+    The one query behind `report sales` and the dashboard's takings, so the two agree to
+    the cent. `day` (YYYY-MM-DD, the register's local date) is a range on the sale's
+    local time, which an index serves; `register` narrows to one till of `store`.
+    """
+    clauses: list[str] = []
+    params: list[str] = []
+    for column, value in (("s.store", store), ("s.register", register)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if day is not None:
+        clauses.append("s.at >= ? AND s.at < ?")
+        params += [day, next_day(day)]
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    by = "s.store, s.register, SUBSTR(s.at, 1, 10)"
+    groups = tx.all(f"SELECT {by}, s.currency, COUNT(*), SUM(s.total), SUM(s.tax_total) "
+                    f"FROM sales s{where} GROUP BY {by}, s.currency ORDER BY {by}",
+                    params)  # fmt: skip
     paid: dict[tuple[str, str, str], dict[str, int]] = defaultdict(dict)
     for s, r, d, kind, amount in tx.all(
-        f"SELECT s.store, s.register, {day}, t.kind, SUM(t.applied) FROM sales s "
-        f"JOIN sale_tenders t ON t.sale = s.id{where} GROUP BY s.store, s.register, {day}, t.kind",
+        f"SELECT {by}, t.kind, SUM(t.applied) FROM sales s JOIN sale_tenders t ON t.sale = s.id"
+        f"{where} GROUP BY {by}, t.kind",
         params,
     ):
         paid[(s, r, d)][kind] = int(amount)
-    kinds = sorted({kind for by_kind in paid.values() for kind in by_kind})
+    return [SalesTotal(s, r, d, c, int(n), int(t), int(x), paid.get((s, r, d), {}))
+            for s, r, d, c, n, t, x in groups]  # fmt: skip
+
+
+def sales(tx: Tx, store: str | None = None) -> Table:
+    """Sales per register per day, with totals by tender kind."""
+    totals = sales_totals(tx, store)
+    kinds = sorted({kind for row in totals for kind in row.paid})
     rows = [
-        (s, r, d, str(n), _money(t, c), _money(x, c),
-         *(_money(paid[(s, r, d)].get(k, 0), c) for k in kinds))
-        for s, r, d, c, n, t, x in groups
+        (t.store, t.register, t.day, str(t.count), _money(t.total, t.currency),
+         _money(t.tax, t.currency), *(_money(t.paid.get(k, 0), t.currency) for k in kinds))
+        for t in totals
     ]  # fmt: skip
     headers = ("store", "register", "day", "sales", "total", "tax", *kinds)
     return Table("Sales per register per day", headers, rows)

@@ -17,6 +17,10 @@ times ISO 8601 text, flags 0/1.
 - stores: each store's catalogue (parse_store JSON), tax (parse_tax JSON), settings and
   catalogue version. customers, balances: what RPC answers from.
 - register_status: each register's last presence and pending count.
+
+The indexes after the tables serve the dashboard (`backoffice.web.queries`): a day's takings
+per register and tender read from covering indexes, drifted sales, broken links and the
+newest rejections from small ones, and stock levels per product without the table.
 """
 
 SCHEMA_VERSION = 1
@@ -188,6 +192,13 @@ CREATE TABLE IF NOT EXISTS register_status (
     received_at TEXT NOT NULL,
     PRIMARY KEY (store, register)
 );
+CREATE INDEX IF NOT EXISTS sales_by_register_day
+    ON sales (store, register, at, currency, total, tax_total, id);
+CREATE INDEX IF NOT EXISTS sales_drifted ON sales (at) WHERE drift_items > 0;
+CREATE INDEX IF NOT EXISTS sale_tenders_paid ON sale_tenders (sale, kind, applied);
+CREATE INDEX IF NOT EXISTS stock_levels ON stock_movements (store, sku, id, delta);
+CREATE INDEX IF NOT EXISTS entries_broken_links ON entries (store, register) WHERE chain_ok = 0;
+CREATE INDEX IF NOT EXISTS rejected_by_time ON rejected (at);
 """
 
 TYPES = {

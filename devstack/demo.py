@@ -9,7 +9,8 @@ commits it, and the sync link delivers it; the receipt comes out of the print
 queue onto the simulated printer, the drawer is kicked, and the demo shows the
 paper as printed, waits for the back office's ack and shows its view.
 Run it again and the sales add up: the register's chain and the back office's
-database persist between runs.
+database persist between runs. The back office's dashboard runs beside it on
+127.0.0.1:8080 (another port if taken), behind a password made for each run.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -35,6 +37,8 @@ from backoffice.catalog import load_catalog
 from backoffice.db import Database
 from backoffice.reports import report
 from backoffice.service import BackOffice
+from backoffice.web.auth import write_password_file
+from backoffice.web.server import WebServer
 from devstack.mosquitto import Mosquitto
 from devstack.ports import free_port, port_accepts
 from devstack.xvfb import Xvfb
@@ -76,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         office.start()
         office.wait_ready(10)
         print(f"back office {db_url}")
+        stack.callback(_dashboard(db_url, var).stop)
         storage = open_storage(config)
         sims = stack.enter_context(DemoDevices(var))
         config = sims.configure(config)
@@ -171,6 +176,19 @@ def _show_devices(devices: Devices, sims: DemoDevices) -> None:
             or f"{reading.weight} {reading.unit.value} {reading.status.value}"
         )
         print(f"scale       reads {shown}")
+
+
+def _dashboard(db_url: str, var: Path) -> WebServer:
+    """The dashboard on 127.0.0.1:8080 (another port if taken), with a new password each run."""
+    password = secrets.token_urlsafe(9)
+    (var / "dashboard-password").write_text(password + "\n", encoding="utf-8")
+    (var / "dashboard-password").chmod(0o600)
+    write_password_file(var / "dashboard.passwd", password)
+    port = 8080 if not port_accepts("127.0.0.1", 8080) else free_port()
+    web = WebServer(db_url, var / "dashboard.passwd", "127.0.0.1", port)
+    web.start()
+    print(f"dashboard   {web.url} (password {password}, also in {var / 'dashboard-password'})")
+    return web
 
 
 def _print_and_kick(register: Register, devices: Devices, config: Config) -> None:

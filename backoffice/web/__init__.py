@@ -1,0 +1,1 @@
+"""The back office's read-only web dashboard (see `backoffice.web.app`)."""
