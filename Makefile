@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMPS := .make
 
-.PHONY: run test bench lint chaos setup clean
+.PHONY: run test bench lint chaos setup clean image image-test
 
 run: $(STAMPS)/venv
 	$(BIN)/python -m devstack.demo
@@ -17,6 +17,16 @@ test: $(STAMPS)/venv
 
 bench: $(STAMPS)/venv
 	$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/bench
+
+# The SD image: Raspberry Pi OS Lite (arm64) + image/stages, on a builder with
+# qemu-user-static (BASE=raspios-lite-arm64.img.xz); elsewhere it says what it needs.
+image: $(STAMPS)/venv
+	$(BIN)/python image/build.py image $(if $(BASE),--base $(BASE))
+
+# The same stages for this machine's architecture into a root filesystem, then its
+# checks: first boot in a chroot and booted with systemd-nspawn (make test runs them too).
+image-test: $(STAMPS)/venv
+	$(BIN)/python -m pytest -p no:cacheprovider tests/image
 
 PACKAGES := $(wildcard appliance hw backoffice devstack)
 

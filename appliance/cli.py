@@ -285,6 +285,51 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _firstboot(args: argparse.Namespace) -> int:
+    from appliance import firstboot
+
+    return firstboot.main(args.boot, args.root, args.live)
+
+
+def _upgrade_check(args: argparse.Namespace) -> int:
+    from appliance.upgrade import check
+
+    verdict = check(_register_config(args), args.exported, stopped=args.stopped)
+    print(verdict.message, file=sys.stdout if verdict.ok else sys.stderr)
+    return 0 if verdict.ok else 1
+
+
+def _upgrade_migrate(args: argparse.Namespace) -> int:
+    from appliance.upgrade import installed_version, migrate_once
+
+    print(migrate_once(_register_config(args), args.version or installed_version()))
+    return 0
+
+
+def _add_image_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """What the SD image runs: first boot and the upgrade guard (see docs/operations.md)."""
+    first = sub.add_parser("firstboot", help="set the register up from register.toml on the "
+                           "boot partition (run by register-firstboot.service)")  # fmt: skip
+    first.add_argument("--boot", type=Path, default=Path("/boot/firmware"),
+                       help="the boot partition holding register.toml")  # fmt: skip
+    first.add_argument("--root", type=Path, default=Path("/"), help="the system to set up")
+    first.add_argument("--live", action="store_true",
+                       help="also set the running hostname and start the kiosk now")  # fmt: skip
+    first.set_defaults(func=_firstboot)
+    upgrade = sub.add_parser("upgrade", help="the guard and the migration of an upgrade")
+    upgrade_sub = upgrade.add_subparsers(dest="upgrade_command", required=True)
+    check = upgrade_sub.add_parser("check", parents=[common], help="exit 0 if the software may "
+                                   "be replaced: the outbox is flushed or exported")  # fmt: skip
+    check.add_argument("--exported", type=Path, help="an `outbox export` file of this register")
+    check.add_argument("--stopped", action="store_true", help="also take the writer lock "
+                       "(refused while the register runs)")  # fmt: skip
+    check.set_defaults(func=_upgrade_check)
+    migrate = upgrade_sub.add_parser("migrate", parents=[common], help="run this version's "
+                                     "schema migration once (the register stopped)")  # fmt: skip
+    migrate.add_argument("--version", help="the version to record (default: this one)")
+    migrate.set_defaults(func=_upgrade_migrate)
+
+
 def _add_register_commands(sub: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help=f"the register's config (default: "
@@ -319,6 +364,7 @@ def _add_register_commands(sub: Any) -> None:
     load.add_argument("file", type=Path)
     load.set_defaults(func=_catalog_import)
     add_hw_commands(sub, common)
+    _add_image_commands(sub, common)
     add_label_commands(sub, common)
 
 
