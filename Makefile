@@ -18,6 +18,11 @@ test: $(STAMPS)/venv
 bench: $(STAMPS)/venv
 	$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/bench
 
+# The long chaos run: 1,000 faults on three registers, a broker and two consumers
+# (tests/chaos/harness.py); prints the figures and BENCH lines, fails on any loss.
+chaos: $(STAMPS)/venv
+	$(BIN)/python -m tests.chaos --faults $(or $(FAULTS),1000) $(if $(SEED),--seed $(SEED))
+
 # The SD image: Raspberry Pi OS Lite (arm64) + image/stages, on a builder with
 # qemu-user-static (BASE=raspios-lite-arm64.img.xz); elsewhere it says what it needs.
 image: $(STAMPS)/venv

@@ -132,6 +132,11 @@ class SyncSection:
     reconnect_max_s: float = _field(
         "Longest delay between reconnect attempts.", gt=0, at_least="reconnect_min_s"
     )
+    refresh_every_s: float = _field(
+        "Seconds between refreshes of cached balances and customers while online (also "
+        "refreshed on every reconnect), so a gift card drawn at another till shows here.",
+        gt=0,
+    )
 
 
 @dataclass(frozen=True, slots=True)

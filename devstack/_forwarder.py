@@ -21,6 +21,7 @@ import heapq
 import itertools
 import logging
 import queue
+import random
 import selectors
 import socket
 import struct
@@ -144,6 +145,9 @@ class Forwarder:
         self.port = port
         self.mode = Mode.OPEN
         self.latency = 0.0
+        self.loss = 0.0  # chance that a chunk is "lost" and waits for its retransmission
+        self.retransmit_s = 0.2
+        self._rand = random.Random(0)
         self._links: set[_Link] = set()
         self._timers: list[tuple[float, int, _Link, _Pipe]] = []
         self._seq = itertools.count()
@@ -184,6 +188,13 @@ class Forwarder:
     def set_latency(self, seconds: float) -> None:
         """Stamp chunks read from now on with this one-way delay."""
         self.latency = seconds
+
+    def set_loss(self, probability: float, retransmit_s: float, seed: int) -> None:
+        """Lose chunks read from now on with this probability, as TCP sees a lost segment:
+        the stream stalls for `retransmit_s` (the retransmission timeout) and then goes on,
+        in order, nothing missing (a byte stream cannot drop bytes and stay a stream)."""
+        self.loss, self.retransmit_s = probability, retransmit_s
+        self._rand = random.Random(seed)
 
     def stop(self) -> None:
         """End the loop after this round; ``run()`` then closes everything."""
@@ -363,7 +374,8 @@ class Forwarder:
             self._update(link)
 
     def _push(self, link: _Link, pipe: _Pipe, chunk: bytes | None, now: float) -> None:
-        release = max(now + self.latency, pipe.last_release)
+        lost = self.loss > 0 and self._rand.random() < self.loss
+        release = max(now + self.latency + (self.retransmit_s if lost else 0.0), pipe.last_release)
         pipe.last_release = release
         if chunk is not None:
             pipe.pending += len(chunk)

@@ -1,4 +1,4 @@
-"""A TCP forwarder on 127.0.0.1 that injects network faults: latency, cut and blackhole.
+"""A TCP forwarder on 127.0.0.1 that injects network faults: latency, loss, cut, blackhole.
 
 Control methods (``set_latency``, ``cut``, ``blackhole``, ``heal``, ``stats``) may be
 called from any thread; each returns once it has taken effect on every connection. The
@@ -15,7 +15,8 @@ Modes:
 - ``heal()`` returns to open; connections that were black-holed are then reset, so their
   clients see the link die and reconnect.
 
-The latency persists across ``heal()``: it is a property of the link, not a fault.
+The latency and the loss persist across ``heal()``: properties of the link, not modes. Loss
+is what TCP makes of it: a lost segment stalls the stream for a retransmission timeout.
 """
 
 import contextlib
@@ -83,6 +84,13 @@ class TcpProxy:
         if seconds < 0:
             raise ValueError("latency cannot be negative")
         self._call(lambda: self._forwarder.set_latency(float(seconds)))
+
+    def set_loss(self, probability: float, retransmit_s: float = 0.2, seed: int = 0) -> None:
+        """Lose each chunk with `probability` (0 heals): the stream stalls `retransmit_s`
+        while TCP retransmits it, then goes on in order. Persists across ``heal()``."""
+        if not 0 <= probability <= 1 or retransmit_s < 0:
+            raise ValueError("loss is a probability in [0, 1] with a non-negative stall")
+        self._call(lambda: self._forwarder.set_loss(float(probability), retransmit_s, seed))
 
     def cut(self) -> None:
         """Reset every connection and refuse new ones until ``heal()``."""

@@ -76,6 +76,7 @@ class SyncLink:
                 resend_max=sync.resend_max_s,
                 reconnect_min=sync.reconnect_min_s,
                 reconnect_max=sync.reconnect_max_s,
+                refresh_every=sync.refresh_every_s,
             ),
             known_version=known_version,
             rand=rand,

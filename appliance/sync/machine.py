@@ -30,8 +30,12 @@ each delay scaled by a jitter in [0.5, 1) drawn from `rand`.
 Refreshing: when nothing is unsent and the retained beacon says the back
 office has a newer catalogue version than ours, the machine pulls the changes
 since our version, then, again only with nothing unsent, asks for a full
-refresh of balances and customers. The back office is authoritative, and with
-an empty outbox no local deduction can be lost by overwriting; the link checks
+refresh of balances and customers. A refresh is also due on every new
+connection (while we were away other registers drew on the same gift cards
+and store credit) and every `refresh_every` seconds while online, so a
+balance drawn at another till reaches this one's cache without a restart.
+The back office is authoritative, and with an empty outbox no local
+deduction can be lost by overwriting; the link checks
 that the outbox is still empty in the very transaction that applies a refresh,
 and answers Refreshed(ok=False) if a sale slipped in.
 
@@ -247,6 +251,7 @@ class Settings:
     reconnect_min: float = 1.0
     reconnect_max: float = 60.0
     status_every: float = 30.0
+    refresh_every: float = 300.0
 
 
 @dataclass(slots=True)
@@ -275,6 +280,7 @@ class SyncMachine:
     _status_at: float | None = None
     _refresh_at: float | None = None
     _need_refresh: bool = False
+    _periodic_at: float | None = None  # when the next periodic refresh falls due
 
     # --- the one entry point ----------------------------------------------------------------
 
@@ -291,16 +297,19 @@ class SyncMachine:
         """When to call with a Timer if nothing else happens (None: no deadline)."""
         times = [f.deadline for f in self.in_flight.values()]
         times += [
-            t for t in (self._reconnect_at, self._status_at, self._refresh_at) if t is not None
+            t
+            for t in (self._reconnect_at, self._status_at, self._refresh_at, self._periodic_at)
+            if t is not None
         ]
         return min(times) if times else None
 
     @property
     def status(self) -> str:
         """For the screen: online (synced), syncing or offline."""
-        if self.state in (State.SYNCED, State.PULLING):
-            return "online"
-        return "syncing" if self.state is State.DRAINING else "offline"
+        if self.state not in ONLINE:
+            return "offline"
+        busy = self.state is State.DRAINING or self.in_flight or self.unsent > 0
+        return "syncing" if busy else "online"  # a sale made during a pull is being sent
 
     # --- handlers -------------------------------------------------------------------------------
 
@@ -312,6 +321,8 @@ class SyncMachine:
         self._failures, self._reconnect_at = 0, None
         self.cursor, self._loading = 0, False
         self._status_at = event.now + self.settings.status_every
+        self._periodic_at = event.now + self.settings.refresh_every
+        self._need_refresh = True  # balances may have moved at other tills while we were away
         self.state = State.DRAINING
         out.append(PublishStatus(self.unsent))
         self._fill(out, force=True)
@@ -320,7 +331,7 @@ class SyncMachine:
         delay = min(self.settings.reconnect_max, self.settings.reconnect_min * 2**self._failures)
         self._failures += 1
         self._reconnect_at = now + delay * (0.5 + self.rand() / 2)
-        self._status_at = None
+        self._status_at = self._periodic_at = None
         self.state = State.OFFLINE
 
     def _connect_failed(self, event: ConnectFailed, out: list[Action]) -> None:
@@ -385,6 +396,10 @@ class SyncMachine:
         if self._status_at is not None and now >= self._status_at:
             self._status_at = now + self.settings.status_every
             out.append(PublishStatus(self.unsent))
+        if self._periodic_at is not None and now >= self._periodic_at:
+            self._periodic_at = now + self.settings.refresh_every
+            self._need_refresh = True
+            self._settle_state(now, out)
         if self._refresh_at is not None and now >= self._refresh_at:
             self._refresh_at = None
             self._settle_state(now, out)

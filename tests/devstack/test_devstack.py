@@ -167,6 +167,25 @@ def test_latency_delays_each_direction(
     assert probe.next_message(timeout=5).payload == b"slow"
 
 
+def test_total_loss_stalls_every_chunk_and_loses_nothing(
+    mosquitto: Mosquitto, proxy_factory: ProxyFactory, probes: list[MqttProbe]
+) -> None:
+    proxy = proxy_factory(mosquitto.host, mosquitto.port)
+    probe = connect(probes, proxy.host, proxy.port)
+    probe.subscribe(TOPIC)
+    with pytest.raises(ValueError, match="probability"):
+        proxy.set_loss(1.5)
+    proxy.set_loss(1.0, retransmit_s=0.05)  # every segment waits for its retransmission
+    for n in range(5):
+        probe.client.publish(TOPIC, b"lossy-%d" % n, qos=1)
+    with pytest.raises(TimeoutError):  # up and down, each stalled 50 ms
+        probe.next_message(timeout=0.09)
+    got = [probe.next_message(timeout=5).payload for _ in range(5)]
+    assert got == [b"lossy-%d" % n for n in range(5)], "in order, none missing"
+    proxy.set_loss(0.0)
+    assert round_trip(probe, b"clear") < 5
+
+
 def test_cut_resets_and_refuses_until_healed(
     mosquitto: Mosquitto, proxy_factory: ProxyFactory, probes: list[MqttProbe]
 ) -> None:

@@ -139,8 +139,12 @@ class Child:
 
     def sell(self) -> str:
         """Ring up a random cart, pay it and complete it; return the committed sale id."""
-        register, rng = self.register, self.rng
         self.fill_cart()
+        return self.sell_cart()
+
+    def sell_cart(self) -> str:
+        """Attach a customer (sometimes), pay the cart in hand and complete it; its id."""
+        register, rng = self.register, self.rng
         points = 0
         if rng.random() < 0.35:
             record = register.attach_customer(CUSTOMER)

@@ -263,9 +263,14 @@ TestSyncModel = SyncModel.TestCase
 
 
 def started(window: int = 2) -> World:
+    """Connected, its outbox empty, the refresh every connection asks for answered."""
     world = World(window=window)
     world.feed(m.Start(0.0))
     world.answer_connect(True)
+    assert world.refresh_asked and world.machine.state is State.PULLING
+    world.refresh_asked = False
+    world.feed(m.Refreshed(True, world.now))
+    assert world.machine.state is State.SYNCED
     return world
 
 
@@ -393,3 +398,28 @@ def test_each_resend_of_an_entry_waits_twice_as_long_up_to_the_cap() -> None:
     assert waits == [10.0, 25.0, 43.75, 43.75, 43.75]
     machine.handle(m.AckReceived("id-1", "accepted", "", now))
     assert not machine.in_flight, "the ack ends the resends"
+
+
+def test_balances_are_refreshed_on_each_connection_and_periodically() -> None:
+    world = started()  # the first refresh was asked on connect (asserted there)
+    world.advance(299.0)
+    assert not world.refresh_asked
+    world.advance(2.0)
+    assert world.refresh_asked, "every refresh_every seconds while online"
+    world.refresh_asked = False
+    world.feed(m.Refreshed(True, world.now))
+    world.drop()
+    world.advance(10.0)  # reconnects
+    world.answer_connect(True)
+    assert world.refresh_asked, "other tills drew on the balances while we were away"
+
+
+def test_a_periodic_refresh_waits_for_the_outbox_and_shows_syncing_meanwhile() -> None:
+    world = started()
+    world.commit()
+    world.advance(301.0)  # due, but an entry is in flight: not now
+    assert not world.refresh_asked and world.machine.status == "syncing"
+    world.heal_and_drain()
+    assert world.refresh_asked and world.machine.state is State.PULLING
+    world.commit()  # a sale while the refresh is out: sent at once, and shown
+    assert world.machine.status == "syncing" and list(world.to_office) == [2]
