@@ -84,6 +84,7 @@ class RegisterSection:
     store: str = _field("Store id, as the back office knows it.", pattern=_ID, expect=_ID_EXPECT)
     id: str = _field("Register id, unique within the store.", pattern=_ID, expect=_ID_EXPECT)
     name: str = _field("Name shown on screen and receipts; empty means the register id.")
+    store_name: str = _field("The store's name shown on screen; empty means the store id.")
     data_dir: Path = _field("Directory for the LMDB cache, outbox and print queue.")
     currency: str = _field(
         "ISO 4217 currency code of every amount.",

@@ -5,16 +5,27 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from appliance.config import TenderSection
 from appliance.print_queue import QueueState
 from appliance.store.errors import StorageFull, StorageTimeout
 from appliance.ui.viewmodels.base import ERROR, INFO, WARNING
+from appliance.ui.viewmodels.tender import TenderViewModel
 from appliance.ui.viewmodels.tender_preview import quick_amounts
 from hw.ports import DeviceOffline, KickResult
-from tests.ui.conftest import CASHIER_PIN, DeferredRunner, FakeClock, Shop, cad, make_shop
+from tests.ui.conftest import (
+    CASHIER_PIN,
+    DeferredRunner,
+    FakeClock,
+    Shop,
+    SyncRunner,
+    cad,
+    make_shop,
+)
 
 
 def ring_up(shop: Shop, *skus: str) -> None:
@@ -46,9 +57,9 @@ def test_split_cash_and_card_pays_with_change_drawer_and_receipt(shop: Shop) -> 
     tender = shop.session.tender
     ring_up(shop, "french-press", "avocado")
     assert (tender.state.total, tender.state.remaining) == ("41.80", "41.80")
-    tender.card("visa", "A123", "20.00")
+    tender.card("credit", "A123", "20.00")
     assert tender.state.remaining == "21.80" and not tender.state.can_complete
-    assert [(t.label, t.amount) for t in tender.state.tenders] == [("Card visa", "20.00")]
+    assert [(t.label, t.amount) for t in tender.state.tenders] == [("Card credit", "20.00")]
     tender.cash()
     assert tender.state.message_kind == INFO and "type the cash" in tender.state.message.lower()
     tender.key(".")
@@ -117,7 +128,7 @@ def test_paid_shows_only_after_the_commit_returned(tmp_path: Path, clock: FakeCl
 def test_a_card_number_is_refused_with_the_registers_words(shop: Shop) -> None:
     tender = shop.session.tender
     ring_up(shop, "avocado")
-    tender.card("visa", "4111111111111111")
+    tender.card("credit", "4111111111111111")
     assert tender.state.message_kind == ERROR and "card number" in tender.state.message
     assert tender.state.tenders == () and shop.register.tenders == []
 
@@ -193,7 +204,7 @@ def tiny(tmp_path: Path, clock: FakeClock) -> Iterator[Shop]:
 def test_full_storage_says_so_and_keeps_the_cart_until_there_is_room(tiny: Shop) -> None:
     tender = tiny.session.tender
     ring_up(tiny, "avocado", "lemons")
-    tender.card("visa", "A1")
+    tender.card("credit", "A1")
     fill_storage(tiny)
     tender.complete()
     state = tender.state
@@ -212,7 +223,7 @@ def test_full_storage_says_so_and_keeps_the_cart_until_there_is_room(tiny: Shop)
 def test_a_sale_saved_after_a_timeout_is_shown_paid(shop: Shop) -> None:
     tender = shop.session.tender
     ring_up(shop, "avocado")
-    tender.card("visa", "A7")
+    tender.card("credit", "A7")
     release, hanging = threading.Event(), threading.Event()
 
     def hang() -> None:
@@ -240,3 +251,16 @@ def test_a_sale_saved_after_a_timeout_is_shown_paid(shop: Shop) -> None:
     assert "saved after all" in tender.state.message
     assert shop.register.status().last_seq == 1, "the sale was recorded once"
     assert shop.session.cart.state.is_empty and shop.printing.wakes == 1
+
+
+
+def test_card_buttons_come_from_tender_card_methods(shop: Shop) -> None:
+    tender = shop.session.tender
+    assert tender.state.card_methods == (("debit", "Debit"), ("credit", "Credit"))
+    ring_up(shop, "avocado")
+    tender.card("visa", "A1")
+    assert tender.state.message_kind == ERROR and "tender.card_methods" in tender.state.message
+    assert not shop.register.tenders, "a method the shop does not take is not recorded"
+    shop.register.config = replace(shop.config, tender=TenderSection(("interac", "gift_pass")))
+    fresh = TenderViewModel(shop.register, SyncRunner(), None, None)
+    assert fresh.state.card_methods == (("interac", "Interac"), ("gift_pass", "Gift Pass"))

@@ -19,10 +19,6 @@ from appliance.ui.viewmodels.tender import TenderState
 if TYPE_CHECKING:
     from appliance.ui.app import RegisterApp
 
-CARD_METHODS = (("debit", "Debit"), ("credit", "Credit"))
-"""The card buttons: the terminal charges the card; the register records the method."""
-
-
 class TenderScreen(ViewScreen):
     """Taking the money (see the module docstring)."""
 
@@ -57,6 +53,9 @@ class TenderScreen(ViewScreen):
             rows.clear_widgets()
             for row in state.tenders:
                 rows.add_widget(AmountRow(label=row.label, amount=row.amount, tone="strong"))
+        if self.changed("cards", state.card_methods):  # from tender.card_methods
+            cards = [(method, label, "primary", True) for method, label in state.card_methods]
+            buttons(ids.cards, cards, self.card, size_hint_y=1)
         if self.changed("quick", state.quick):
             items = [(q.value, q.label, "tile", True) for q in state.quick]
             buttons(ids.quick, items, self.tender.quick, size_hint_y=1)
@@ -69,7 +68,8 @@ class TenderScreen(ViewScreen):
         show_message(ids.banner, [(state, self.tender)])
 
     def card(self, method: str) -> None:
-        """A card payment for the amount typed (or all that is left)."""
+        """A card payment for the amount typed (or all that is left); the terminal charges
+        the card, the register records the method."""
         self.tender.card(method)
 
     def balance(self, tag: str) -> None:

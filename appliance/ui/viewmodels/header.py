@@ -60,7 +60,10 @@ class HeaderViewModel(ViewModel[HeaderState]):
         super().__init__(
             register,
             runner,
-            HeaderState(store=section.store, register_name=section.name or section.id),
+            HeaderState(
+                store=section.store_name or section.store,
+                register_name=section.name or section.id,
+            ),
         )
         self.link = link
 

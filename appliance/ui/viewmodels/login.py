@@ -41,7 +41,10 @@ class LoginViewModel(ViewModel[LoginState]):
         super().__init__(
             register,
             runner,
-            LoginState(store=section.store, register_name=section.name or section.id),
+            LoginState(
+                store=section.store_name or section.store,
+                register_name=section.name or section.id,
+            ),
         )
         self._pin = ""
         self.on_login: Callable[[Cashier], None] | None = None

@@ -75,6 +75,7 @@ class TenderState(ScreenState):
     drawer_ok: bool | None = None
     receipt: str = ""
     notice: str = ""
+    card_methods: tuple[tuple[str, str], ...] = ()  # (method recorded, button label)
 
 
 class TenderViewModel(ViewModel[TenderState]):
@@ -88,7 +89,9 @@ class TenderViewModel(ViewModel[TenderState]):
         print_queue: PrintWaker | None,
         device_runner: Runner | None = None,
     ) -> None:
-        super().__init__(register, runner, TenderState())
+        methods = register.config.tender.card_methods
+        labels = tuple((m, m.replace("_", " ").replace("-", " ").title()) for m in methods)
+        super().__init__(register, runner, TenderState(card_methods=labels))
         self.drawer, self.print_queue = drawer, print_queue
         self.device_runner = device_runner or runner
         self._due: Outstanding | None = None
@@ -179,6 +182,9 @@ class TenderViewModel(ViewModel[TenderState]):
     def card(self, method: str, reference: str = "", amount: str | None = None) -> None:
         """A card payment taken on the terminal: method, the terminal's reference, amount
         (default: what is left). Card numbers are refused by the register."""
+        if method not in self.register.config.tender.card_methods:
+            self._say(f"card method {method!r} is not one of tender.card_methods", ERROR)
+            return
         typed, left = self._typed(amount), self._due.left if self._due else None
         self._add(lambda: Tender.card(self._amount(typed, left), method, reference))
 
