@@ -5,7 +5,7 @@ Mixed into `appliance.register.Register`; see there.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from appliance.catalog_file import parse_store
@@ -77,9 +77,9 @@ class Backroom(RegisterCore):
     def no_sale(self, manager_pin: str | None, reason: str) -> Cashier:
         """Approve opening the drawer without a sale; recorded and sent like a sale."""
         cashier = self._who()
-        manager = self.manager(manager_pin, "opening the drawer without a sale")
-        if contains_card_number(reason):
+        if contains_card_number(reason):  # refused before a manager is called over for it
             raise RegisterError("the reason looks like a card number; it is never stored")
+        manager = self.manager(manager_pin, "opening the drawer without a sale")
         now = self.clock()
         body = {"cashier": cashier.id, "manager": manager.id, "reason": reason,
                 "at": now.isoformat()}  # fmt: skip
@@ -175,6 +175,13 @@ class Backroom(RegisterCore):
     def requeue(self) -> int:
         """After a dropped link: in-flight entries are pending again."""
         return self._write(lambda t: outbox.requeue_in_flight(t, self.storage, self.queue))
+
+    def oldest_unsent_age_s(self) -> int | None:
+        """How long the oldest unsent entry has waited, by the register's clock (None: none)."""
+        entry = self._read(lambda t: outbox.oldest_unsent(t, self.storage, self.queue))
+        if entry is None:
+            return None
+        return max(int((self.clock() - datetime.fromisoformat(entry.at)).total_seconds()), 0)
 
     def catalog_version(self) -> int:
         """The back office's catalogue version the cache holds (0: never synced)."""

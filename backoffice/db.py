@@ -26,7 +26,8 @@ from typing import Any, Protocol
 
 import psycopg
 
-from backoffice.schema import SCHEMA_VERSION, TABLES, TYPES
+from appliance.config import redact_url
+from backoffice.schema import MIGRATIONS, SCHEMA_VERSION, TABLES, TYPES
 
 _SCHEMA_LOCK = 0x6B0FF1CE  # PostgreSQL advisory lock: two consumers starting at once
 
@@ -57,7 +58,7 @@ def dialect_of(url: str) -> str:
         return "sqlite"
     if url.startswith(("postgresql://", "postgres://")):
         return "postgresql"
-    raise DatabaseError(f"{url!r}: expected sqlite:///FILE or postgresql://...")
+    raise DatabaseError(f"{redact_url(url)}: expected sqlite:///FILE or postgresql://...")
 
 
 class Tx:
@@ -201,12 +202,8 @@ class Database:
 
     @property
     def safe_url(self) -> str:
-        """The URL without a password, for logs and errors."""
-        head, sep, tail = self.url.partition("@")
-        if not sep or ":" not in head.split("//", 1)[-1]:
-            return self.url
-        scheme, _, user = head.partition("//")
-        return f"{scheme}//{user.split(':', 1)[0]}:***@{tail}"
+        """The URL without a password (in the user part or the query), for logs and errors."""
+        return redact_url(self.url)
 
     def _healthy(self) -> bool:
         if self._conn is None:
@@ -277,6 +274,11 @@ class Database:
             (str(SCHEMA_VERSION),),
         )
         found = tx.scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+        while found is not None and str(found).isdigit() and int(found) in MIGRATIONS:
+            for statement in MIGRATIONS[int(found)]:  # each version's steps, once, in order
+                tx.execute(statement)
+            found = str(int(found) + 1)
+            tx.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (found,))
         if found != str(SCHEMA_VERSION):
             raise DatabaseError(
                 f"{self.safe_url}: schema version {found}, expected {SCHEMA_VERSION}"

@@ -189,10 +189,11 @@ def stock(tx: Tx, store: str | None = None) -> Table:
 def pending(tx: Tx, store: str | None = None) -> Table:
     """The last status each register published."""
     where, params = _where(store)
-    rows = tx.all("SELECT store, register, state, pending, at, received_at FROM "
-                  f"register_status{where} ORDER BY store, register", params)  # fmt: skip
-    out = [(s, r, st, str(p), a, rec) for s, r, st, p, a, rec in rows]
-    headers = ("store", "register", "state", "pending", "at", "received")
+    rows = tx.all("SELECT store, register, state, pending, at, received_at, oldest_unsent_s "
+                  f"FROM register_status{where} ORDER BY store, register", params)  # fmt: skip
+    out = [(s, r, st, str(p), "-" if old is None else f"{int(old)} s", a, rec)
+           for s, r, st, p, a, rec, old in rows]  # fmt: skip
+    headers = ("store", "register", "state", "pending", "oldest waited", "at", "received")
     return Table("Registers: last status", headers, out)
 
 

@@ -16,14 +16,20 @@ times ISO 8601 text, flags 0/1.
 - watermarks: per register, the highest n with 1..n all received, and the last seq.
 - stores: each store's catalogue (parse_store JSON), tax (parse_tax JSON), settings and
   catalogue version. customers, balances: what RPC answers from.
-- register_status: each register's last presence and pending count.
+- register_status: each register's last presence, pending count and how long the
+  oldest of them had waited.
 
 The indexes after the tables serve the dashboard (`backoffice.web.queries`): a day's takings
 per register and tender read from covering indexes, drifted sales, broken links and the
 newest rejections from small ones, and stock levels per product without the table.
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: ("ALTER TABLE register_status ADD COLUMN oldest_unsent_s BIGINT",),
+}
+"""from-version -> statements bringing a database of that version to the next one."""
 
 # {bytes} and {serial} differ between the engines; everything else is shared.
 TABLES = """
@@ -190,6 +196,7 @@ CREATE TABLE IF NOT EXISTS register_status (
     pending BIGINT NOT NULL,
     at TEXT NOT NULL,
     received_at TEXT NOT NULL,
+    oldest_unsent_s BIGINT,
     PRIMARY KEY (store, register)
 );
 CREATE INDEX IF NOT EXISTS sales_by_register_day

@@ -26,9 +26,9 @@ from typing import Any
 
 from appliance.domain.chain import GENESIS_HASH, Link, payload_hash, verify_chain
 from appliance.store.cache import dump, load
-from appliance.store.errors import CorruptRecord, StorageError
+from appliance.store.errors import CorruptRecord, EntryTooLarge, StorageError
 from appliance.store.lmdb_env import Storage, Txn
-from appliance.sync.wire import Envelope, decode_envelope, encode_envelope
+from appliance.sync.wire import MAX_PAYLOAD, Envelope, decode_envelope, encode_envelope
 
 
 class EntryState(Enum):
@@ -160,6 +160,11 @@ def append(
         entry_id, kind, queue.store, queue.register, seq, prev, at.isoformat(), body
     )
     payload = encode_envelope(envelope)
+    if len(payload) > MAX_PAYLOAD:
+        raise EntryTooLarge(
+            f"this {kind} is too large to send to the back office ({len(payload) // 1024} KiB, "
+            f"the limit is {MAX_PAYLOAD // 1024} KiB): split it into smaller ones"
+        )
     key = queue.key(seq)
     entry = OutboxEntry(key, seq, entry_id, kind, at.isoformat(), EntryState.PENDING, "", 0,
                         at.isoformat(), summary)  # fmt: skip
@@ -284,6 +289,14 @@ def unsent_after(
             out.append(UnsentEntry(seq, ident, kind, raw))
             positioned = cursor.next()
     return out
+
+
+def oldest_unsent(txn: Txn, storage: Storage, queue: Queue) -> OutboxEntry | None:
+    """The unsent entry with the lowest sequence number (the one waiting longest)."""
+    with txn.cursor(db=storage.dbs["unsent"]) as cursor:
+        if cursor.set_range(queue.prefix) and cursor.key().startswith(queue.prefix):
+            return get(txn, storage, cursor.key())
+    return None
 
 
 def _move(txn: Txn, storage: Storage, queue: Queue, entry: OutboxEntry, new: OutboxEntry) -> None:

@@ -344,10 +344,9 @@ class SyncLink:
             self._flush()
             self.port.requeue()
         elif isinstance(action, m.PublishStatus):
-            status = wire.Status("online", action.unsent, time.strftime("%Y-%m-%dT%H:%M:%S"))
             self.client.publish(
                 wire.status_topic(self.store, self.register),
-                wire.encode_status(status),
+                self._status_bytes("online", action.unsent),
                 qos=1,
                 retain=True,
             )
@@ -446,13 +445,23 @@ class SyncLink:
 
         return self._call("refresh", {}, done)
 
+    def _status_bytes(self, state: str, unsent: int) -> bytes:
+        """A status with how long the oldest unsent entry has waited (when it can tell)."""
+        oldest = None
+        if unsent:
+            try:
+                oldest = self.port.oldest_unsent_age_s()
+            except StorageError as exc:  # the office learns the count, if not the age
+                log.warning("could not read the oldest unsent entry: %s", exc)
+        at = time.strftime("%Y-%m-%dT%H:%M:%S")
+        return wire.encode_status(wire.Status(state, unsent, at, oldest))
+
     def _goodbye(self) -> None:
         self._flush()
         if self._connected:
-            status = wire.Status("offline", self.machine.unsent, time.strftime("%Y-%m-%dT%H:%M:%S"))
             info = self.client.publish(
                 wire.status_topic(self.store, self.register),
-                wire.encode_status(status),
+                self._status_bytes("offline", self.machine.unsent),
                 qos=1,
                 retain=True,
             )

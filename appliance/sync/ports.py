@@ -35,6 +35,9 @@ class OutboxPort(Protocol):
     def requeue(self) -> int:
         """In-flight entries are pending again."""
 
+    def oldest_unsent_age_s(self) -> int | None:
+        """Seconds the oldest unsent entry has waited (register clock); None if none."""
+
 
 @dataclass(frozen=True, slots=True)
 class LinkStatus:

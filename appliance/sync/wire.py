@@ -24,9 +24,9 @@ that is wrong, so a malformed message is rejected with a reason, never a crash.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +47,7 @@ MAX_DEPTH = 32
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -142,18 +143,43 @@ def _depth(value: Any, limit: int) -> int:
     return max(level, 1)
 
 
+def _not_a_number(text: str) -> float:
+    raise ValueError(f"{text} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is out of range")
+    return value
+
+
+def _json(raw: bytes, what: str) -> Any:
+    """`raw` as strict JSON: UTF-8, finite numbers, and no half of a surrogate pair, so
+    whatever decodes can be encoded again (the register's cache, the back office's store)."""
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_not_a_number, parse_float=_finite)
+    except (ValueError, RecursionError) as exc:  # also int()'s digit limit and bad UTF-8
+        raise WireError(f"{what}: not JSON ({str(exc)[:80]})") from None
+    if _SURROGATE_ESCAPE.search(raw):
+        try:
+            canonical(data)
+        except UnicodeEncodeError:
+            raise WireError(f"{what}: not JSON (a \\u escape of half a surrogate pair)") from None
+        except RecursionError:
+            raise WireError(f"{what}: nested too deeply") from None
+    return data
+
+
 def _load(raw: bytes, what: str) -> dict[str, Any]:
     if len(raw) > MAX_PAYLOAD:
         raise WireError(f"{what}: {len(raw)} bytes is over the {MAX_PAYLOAD} limit")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise WireError(f"{what}: not JSON ({str(exc)[:80]})") from None
+    data = _json(raw, what)
     if not isinstance(data, dict):
         raise WireError(f"{what}: expected an object")
     if _depth(data, MAX_DEPTH) > MAX_DEPTH:
         raise WireError(f"{what}: nested deeper than {MAX_DEPTH}")
-    if data.get("v") != VERSION:
+    if type(data.get("v")) is not int or data["v"] != VERSION:  # true and 1.0 are not 1
         raise WireError(f"v: unknown protocol version {str(data.get('v'))[:20]!r}")
     return data
 
@@ -411,24 +437,24 @@ def read_part(result: dict[str, Any]) -> Part | None:
     digest: str = _field(result, "digest", str, pattern=_HEX64)
     try:
         data = base64.b64decode(_field(result, "data", str), validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a character that is not ASCII
         raise WireError("data: not base64") from None
     return Part(index, count, digest, data)
 
 
 def join_parts(parts: list[Part]) -> dict[str, Any]:
     """The whole answer from all its parts, checked against its digest."""
-    if not parts or [p.index for p in parts] != list(range(parts[0].count)):
+    # Never list(range(count)): a count of 10**9 in a lone last part would fill the memory.
+    if len(parts) != (parts[0].count if parts else -1) or any(
+        p.index != i for i, p in enumerate(parts)
+    ):
         raise WireError("parts: missing or out of order")
     raw = b"".join(p.data for p in parts)
     if hashlib.sha256(raw).hexdigest() != parts[0].digest or any(
         p.digest != parts[0].digest for p in parts
     ):
         raise WireError("parts: the joined answer does not match its digest")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise WireError(f"parts: not JSON ({str(exc)[:80]})") from None
+    data = _json(raw, "parts")
     if not isinstance(data, dict):
         raise WireError("parts: expected an object")
     return data
@@ -474,27 +500,39 @@ def decode_beacon(raw: bytes) -> Beacon:
 
 @dataclass(frozen=True, slots=True)
 class Status:
-    """A register's presence: online with its pending count, or offline (the will)."""
+    """A register's presence: online with its pending count, or offline (the will).
+
+    `oldest_unsent_s`: how long, at `at`, the oldest unsent entry had waited (seconds, on
+    the register's clock); absent when nothing is unsent or the register could not tell.
+    """
 
     state: str
     pending: int
     at: str
+    oldest_unsent_s: int | None = None
 
 
 def encode_status(status: Status) -> bytes:
     """The status's canonical bytes."""
-    return canonical(
-        {"v": VERSION, "state": status.state, "pending": status.pending, "at": status.at}
-    )
+    data: dict[str, Any] = {"v": VERSION, "state": status.state, "pending": status.pending,
+                            "at": status.at}  # fmt: skip
+    if status.oldest_unsent_s is not None:
+        data["oldest_unsent_s"] = status.oldest_unsent_s
+    return canonical(data)
 
 
 def decode_status(raw: bytes) -> Status:
     """Parse and check a status."""
     data = _load(raw, "status")
-    _only(data, {"state", "pending", "at"})
+    _only(data, {"state", "pending", "at", "oldest_unsent_s"})
     pending: int = _field(data, "pending", int)
     if pending < 0:
         raise WireError(f"pending: must not be negative, got {pending}")
+    oldest = None
+    if "oldest_unsent_s" in data:
+        oldest = _field(data, "oldest_unsent_s", int)
+        if oldest < 0:
+            raise WireError(f"oldest_unsent_s: must not be negative, got {oldest}")
     return Status(
-        _field(data, "state", str, choices=STATUS_STATES), pending, _field(data, "at", str)
+        _field(data, "state", str, choices=STATUS_STATES), pending, _field(data, "at", str), oldest
     )

@@ -45,6 +45,7 @@ class RegisterRow:
     missing: tuple[int, ...]  # the first few sequence numbers that never arrived
     broken_links: int
     rejected: int
+    oldest_unsent_since: datetime | None = None  # office clock; None: nothing or not said
 
     @property
     def key(self) -> str:
@@ -166,15 +167,17 @@ def registers(tx: Tx, store: str | None, now: datetime, silent_after_s: float) -
         f"SELECT store, register, contiguous, last_seq FROM watermarks{where}",
         params)}  # fmt: skip
     # The broker's will says offline with no time and 0 pending: the count is unknown then.
-    status = {(s, r): (st, None if st == "offline" and not at else int(p), rec)
-              for s, r, st, p, at, rec in tx.all(
-        f"SELECT store, register, state, pending, at, received_at FROM register_status{where}",
-        params)}  # fmt: skip
+    status = {(s, r): (st, None if st == "offline" and not at else int(p), rec, old)
+              for s, r, st, p, at, rec, old in tx.all(
+        "SELECT store, register, state, pending, at, received_at, oldest_unsent_s FROM "
+        f"register_status{where}", params)}  # fmt: skip
     rows = []
     for key in sorted(set(marks) | set(status)):
         contiguous, last_seq = marks.get(key, (0, 0))
-        state, pending, received = status.get(key, ("unknown", None, None))
+        state, pending, received, oldest = status.get(key, ("unknown", None, None, None))
         heard = datetime.fromisoformat(received) if received else None
+        since = None if heard is None or oldest is None or not pending else (
+            heard - timedelta(seconds=int(oldest)))  # fmt: skip
         silent = heard is None or (now - heard).total_seconds() > silent_after_s
         last = tx.one("SELECT at, received_at FROM entries WHERE store = ? AND register = ? "
                       "AND kind = 'sale' ORDER BY seq DESC LIMIT 1", key)  # fmt: skip
@@ -186,7 +189,7 @@ def registers(tx: Tx, store: str | None, now: datetime, silent_after_s: float) -
         rows.append(RegisterRow(
             key[0], key[1], state, pending, heard, state == "online" and silent,
             None if last is None else str(last[0]), None if last is None else str(last[1]),
-            contiguous, last_seq, tuple(missing), int(broken), int(refused)))  # fmt: skip
+            contiguous, last_seq, tuple(missing), int(broken), int(refused), since))  # fmt: skip
     return rows
 
 

@@ -11,6 +11,7 @@ from appliance.catalog_file import parse_store, parse_tax
 from appliance.settings import load_store_file, tax_table
 from backoffice.catalog import RulesCache, load_catalog, read_store, store_document, tax_document
 from backoffice.db import Database, DatabaseError, DatabaseUnavailable, dialect_of
+from backoffice.schema import SCHEMA_VERSION
 from devstack import Postgres
 from tests.backoffice.conftest import NOW, Till
 from tests.store.conftest import DEMO_CATALOG
@@ -173,5 +174,23 @@ def test_a_postgres_restart_is_unavailable_then_reconnects() -> None:
             tx.scalar("SELECT 1")
         server.start()
         with db.transaction() as tx:  # a fresh connection, the schema is there
-            assert tx.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == "1"
+            assert tx.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == str(
+                SCHEMA_VERSION
+            )
+        db.close()
+
+
+def test_a_version_1_database_is_migrated_once_and_keeps_its_rows(db_url: str) -> None:
+    db = Database(db_url)
+    with db.transaction() as tx:  # as version 1 had it: no oldest_unsent_s
+        tx.execute("ALTER TABLE register_status DROP COLUMN oldest_unsent_s")
+        tx.execute("INSERT INTO register_status (store, register, state, pending, at, "
+                   "received_at) VALUES ('s1', 'r1', 'online', 3, '', '')")  # fmt: skip
+        tx.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    db.close()
+    for _ in range(2):  # the second open finds version 2: nothing runs again
+        db = Database(db_url)
+        with db.transaction(readonly=True) as tx:
+            assert tx.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == "2"
+            assert tx.all("SELECT pending, oldest_unsent_s FROM register_status") == [(3, None)]
         db.close()

@@ -140,6 +140,13 @@ def test_beacon_and_status() -> None:
         wire.decode_status(wire.canonical({"v": 1, "state": "online", "pending": -1, "at": "x"}))
     with pytest.raises(WireError, match="state: expected one of online, offline"):
         wire.decode_status(wire.canonical({"v": 1, "state": "away", "pending": 1, "at": "x"}))
+    waited = Status("online", 3, "2026-11-25T09:00:00", 95)
+    assert wire.decode_status(wire.encode_status(waited)) == waited
+    assert b"oldest_unsent_s" not in wire.encode_status(status), "absent when not known"
+    for bad, why in ((-1, "must not be negative"), ("95", "expected int"), (True, "expected int")):
+        with pytest.raises(WireError, match=f"oldest_unsent_s: {why}"):
+            wire.decode_status(wire.canonical({"v": 1, "state": "online", "pending": 1, "at": "x",
+                                               "oldest_unsent_s": bad}))  # fmt: skip
 
 
 DECODERS = [wire.decode_envelope, wire.decode_ack, wire.decode_request, wire.decode_response,

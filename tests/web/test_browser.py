@@ -133,9 +133,13 @@ def test_owner_sees_a_register_go_offline_queue_sales_and_drain(
             page.wait_for_url("**/dashboard")
             r1 = 'tr[data-register="s1/r1"]'
 
+            waited: list[str] = []  # "oldest ..." under a pending count, when one showed
+
             def read() -> tuple[str, str]:
+                cell = page.locator(f"{r1} td.pending")
+                waited.extend(t for t in [cell.inner_text(timeout=2000)] if "oldest" in t)
                 return (page.locator(f"{r1} .pill").inner_text(timeout=2000),
-                        page.locator(f"{r1} td.pending").inner_text(timeout=2000))  # fmt: skip
+                        cell.locator(".count").inner_text(timeout=2000))  # fmt: skip
 
             seen: list[tuple[str, str]] = []
             assert watch(read, lambda s, p: s == "online" and p == "0", seen), seen
@@ -153,6 +157,7 @@ def test_owner_sees_a_register_go_offline_queue_sales_and_drain(
             back = [int(p) for s, p in seen[seen.index(next(x for x in seen if x[0] == "offline")):]
                     if s == "online" and p.isdigit()]  # fmt: skip
             assert max(back) >= 2 and back[-1] == 0, seen
+            assert waited, "a register holding sales says how long the oldest has waited"
             assert page.locator("#pending-total").inner_text() == "2"  # r9's, never drained
             assert page.locator("svg.chart rect.bar").count() >= 5
             assert page.locator("#drift tbody tr").count() == 1
