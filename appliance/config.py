@@ -67,6 +67,28 @@ def _is_broker_url(url: str) -> bool:
     return plain and parts.scheme in ("mqtt", "mqtts") and bool(parts.hostname)
 
 
+_SECRET_QUERY = re.compile(
+    r"(?i)([?&;](?:password|passwd|pass|pwd|sslpassword|secret|token|access_token|key)=)[^&;#]*"
+)
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password hidden, for messages and logs: `user:***@host`, and
+    `password=***` (or secret, token, key) in the query. Over-hides rather than leaks: the
+    user part runs to the last '@' before the query, so a password holding an unescaped
+    '/' or '@' is hidden whole."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    cut = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    head, query = rest[:cut], rest[cut:]
+    userinfo, at, host = head.rpartition("@")
+    if at:
+        user, colon, _ = userinfo.partition(":")
+        head = f"{user}{':***' if colon else ''}@{host}"
+    return f"{scheme}{sep}{head}" + _SECRET_QUERY.sub(r"\1***", query)
+
+
 class ConfigError(Exception):
     """An unusable config, naming the file, the dotted key and what was expected."""
 
@@ -469,6 +491,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         where = f"line {found[1]}, column {found[2]}: " if found else ""
         reason = re.sub(r"\s*\(at [^)]*\)$", "", str(e))
         raise ConfigError(str(path), "", "valid TOML", f"{where}invalid TOML: {reason}") from e
+    except ValueError as e:  # tomllib's int() of more than sys.get_int_max_str_digits() digits
+        detail = "invalid TOML: an integer with too many digits"
+        raise ConfigError(str(path), "", "valid TOML", detail) from e
+    except RecursionError as e:  # tomllib recurses into nested arrays and inline tables
+        detail = "invalid TOML: arrays or tables nested too deeply"
+        raise ConfigError(str(path), "", "valid TOML", detail) from e
 
 
 def _merge(

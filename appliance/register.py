@@ -20,6 +20,7 @@ A cart can never be sold twice, and no later sale is confused with it.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -31,9 +32,10 @@ from appliance.domain import codec
 from appliance.domain.cart import Cart, CartLine, Discount, WeightSource
 from appliance.domain.catalog import Product
 from appliance.domain.codec import decimal_text
-from appliance.domain.errors import DiscountOverCap
+from appliance.domain.errors import DiscountOverCap, UnknownProduct
 from appliance.domain.labels import scanned
 from appliance.domain.money import total
+from appliance.domain.pan import contains_card_number
 from appliance.domain.pricing import PricedCart, price_cart
 from appliance.domain.rules import StoreRules
 from appliance.domain.sale import Sale, SaleHeader, complete
@@ -58,9 +60,15 @@ from appliance.store.lmdb_env import Txn
 from appliance.store.local import Cashier
 from appliance.store.outbox import OutboxEntry
 
+ASK_PAUSE_S = 30.0
+# A card number is never stored, nor repeated in a message (messages may reach a log).
+CARD_SCANNED = ("that scan looks like a card number (not shown, never stored): "
+                "take card payments on the terminal")  # fmt: skip
+CARD_AS_ACCOUNT = ("that number looks like a payment card's (never stored): charge cards on "
+                   "the terminal; a gift card is found by the number printed on it")  # fmt: skip
+
 # The errors and records the services raise and return live in register_core; they are
 # part of this module's API.
-ASK_PAUSE_S = 30.0
 
 __all__ = [
     "CompletedSale",
@@ -84,14 +92,12 @@ class Register(Lookups, Labels, Backroom):
 
     def login(self, cashier_id: str, pin: str) -> Cashier:
         """Log a cashier in by PIN; wrong PINs slow down further attempts."""
-        wait = self._locked_until - time.monotonic()
+        wait = self._pin_wait()
         if wait > 0:
-            raise WrongPin(f"too many wrong PINs: try again in {wait:.0f} s")
+            raise WrongPin(f"too many wrong PINs: try again in {math.ceil(wait)} s")
         found = self._check(pin, lambda c: c.id == cashier_id)
         if found is None:
-            self._wrong_pins += 1
-            if self._wrong_pins >= 3:
-                self._locked_until = time.monotonic() + min(2 ** (self._wrong_pins - 3), 300)
+            self._wrong_pin()
             raise WrongPin(f"wrong PIN for {cashier_id}")
         self._wrong_pins = 0
         self.cashier = found
@@ -147,8 +153,16 @@ class Register(Lookups, Labels, Backroom):
         WeightRequired), or a weighed item's label, sold at the weight it carries."""
         self._who()
         prefix = self.config.labels.weight_prefix
-        product, weight = self._read(lambda t: scanned(self.rules(t).catalog, code.strip(), prefix),
-                                     "finding the product")  # fmt: skip
+
+        def find(txn: Txn) -> tuple[Product, Decimal | None]:
+            return scanned(self.rules(txn).catalog, code.strip(), prefix)
+
+        try:
+            product, weight = self._read(find, "finding the product")
+        except UnknownProduct:
+            if contains_card_number(code):  # a card swiped through a keyboard-wedge reader
+                raise UnknownProduct(CARD_SCANNED) from None
+            raise
         if weight is not None:
             return self._change(self.cart.add_weighed(product, weight, WeightSource.LABEL))
         if product.sold_by_weight:
@@ -228,6 +242,9 @@ class Register(Lookups, Labels, Backroom):
     def park(self, label: str) -> str:
         """Park the cart (kept on disk) and start a new one."""
         self._who()
+        if contains_card_number(label):
+            raise RegisterError("the parked cart's name looks like a card number; it is never "
+                                "stored: give it another name")  # fmt: skip
         cart, currency = self.cart, self.currency
         ticket = self._write(lambda t: local.park(t, self.storage, label, cart, currency))
         self.cart, self.tenders = Cart(), []
@@ -248,8 +265,20 @@ class Register(Lookups, Labels, Backroom):
     # --- paying ---------------------------------------------------------------------------
 
     def add_tender(self, tender: Tender) -> None:
-        """Record a payment for the current cart (completed by `complete`)."""
+        """Record a payment for the current cart (completed by `complete`).
+
+        The Tender refuses a card number in its reference; an account (a gift card's
+        number) that looks like one is refused here unless the cache holds it: it is then
+        the store's own gift card, not a payment card.
+        """
         self._who()
+        kind, account = tender.kind, tender.account
+        if (
+            kind in BALANCE_KINDS
+            and contains_card_number(account)
+            and not self.balances([(kind, account)])
+        ):
+            raise RegisterError(CARD_AS_ACCOUNT)
         self.tenders.append(tender)
 
     def clear_tenders(self) -> None:

@@ -6,6 +6,8 @@ every part of them shares.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +32,8 @@ from appliance.sync.wire import RpcResponse, decode_envelope
 
 T = TypeVar("T")
 MANAGER = "manager"
+WRONG_PINS_FREE = 3  # wrong PINs before each further one costs a pause
+WRONG_PIN_PAUSE_MAX_S = 300.0
 
 
 class RegisterError(Exception):
@@ -181,13 +185,33 @@ class RegisterCore:
         return next((c for c in candidates if pins.check_pin(pin, c.pin)), None)
 
     def manager(self, pin: str | None, why: str) -> Cashier:
-        """The manager whose PIN this is, or NeedsManager saying why one is needed."""
+        """The manager whose PIN this is, or NeedsManager saying why one is needed.
+
+        Wrong manager PINs count with wrong login PINs: the override prompt is no faster
+        a way to guess a PIN than the login screen.
+        """
         if pin is None:
             raise NeedsManager(f"{why}: a manager's PIN is needed")
+        wait = self._pin_wait()
+        if wait > 0:
+            raise NeedsManager(f"{why}: too many wrong PINs: try again in {math.ceil(wait)} s")
         found = self._check(pin, lambda c: c.role == MANAGER)
         if found is None:
+            self._wrong_pin()
             raise NeedsManager(f"{why}: that is not a manager's PIN")
+        self._wrong_pins = 0
         return found
+
+    def _pin_wait(self) -> float:
+        """Seconds before another PIN may be tried (0 or less: now)."""
+        return self._locked_until - time.monotonic()
+
+    def _wrong_pin(self) -> None:
+        """One more wrong PIN: from the third on, a pause that doubles (at most 5 min)."""
+        self._wrong_pins += 1
+        if self._wrong_pins >= WRONG_PINS_FREE:
+            pause = min(2.0 ** (self._wrong_pins - WRONG_PINS_FREE), WRONG_PIN_PAUSE_MAX_S)
+            self._locked_until = time.monotonic() + pause
 
     def _sale_of(self, txn: Txn, entry: OutboxEntry) -> Sale:
         body = decode_envelope(outbox.payload(txn, self.storage, entry.key)).body

@@ -1,8 +1,13 @@
 """`backoffice ...`: the back office's command line.
 
 backoffice serve --db URL --broker URL [--shared GROUP]   run the consumer
+    [--broker-password-file FILE]                        ... the URL's user's password
     [--web [HOST:]PORT --web-password-file FILE]         ... and the dashboard
 backoffice web-passwd FILE [--password-stdin]          set the dashboard's password
+backoffice register-add STORE REGISTER [--out DIR] [--passwd FILE] [--acl FILE]
+    [--cert --ca-cert CA --ca-key KEY [--days N]]       a register's broker login and ACL
+backoffice register-remove STORE REGISTER [--passwd FILE] [--acl FILE]   revoke it
+backoffice broker-user [NAME] [--out DIR] [--shared GROUP] ...   the back office's own login
 backoffice catalog load FILE --config REGISTER_TOML [--store S] --db URL
 backoffice customers load FILE.json --store S --db URL
 backoffice stock receive SKU QUANTITY --store S --db URL
@@ -24,13 +29,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from appliance.cli import CommandError, run_command
 from appliance.config import load_config
 from appliance.domain.sale import decode, rederive
 from appliance.domain.tender import BALANCE_KINDS
 from appliance.settings import load_store_file, store_rules
-from backoffice import ledger, reports
+from backoffice import ledger, provision, reports
 from backoffice.catalog import load_catalog
 from backoffice.db import Database, DatabaseError
 
@@ -74,7 +80,7 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     service = BackOffice(
         args.db,
-        args.broker,
+        _broker_url(args.broker, args.broker_password_file),
         client_id=args.client_id,
         shared_group=args.shared,
         session_expiry_s=args.session_expiry,
@@ -90,6 +96,129 @@ def _serve(args: argparse.Namespace) -> int:
             web.stop()
         service.stop()
     return 0
+
+
+def _broker_url(url: str, password_file: Path | None) -> str:
+    """The broker URL with the password from `password_file` put in, so that the password
+    need not be on a command line (which `ps` shows to every user of the machine)."""
+    if password_file is None:
+        return url
+    parts = urlsplit(url)
+    user, host = parts.username, parts.netloc.rpartition("@")[2]
+    if not user or parts.password is not None:
+        raise CommandError("--broker-password-file needs the user and no password in the URL: "
+                           "mqtt://USER@host:port")  # fmt: skip
+    password = password_file.read_text(encoding="utf-8").strip()
+    if not password:
+        raise CommandError(f"{password_file}: empty; expected the broker password")
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _register_add(args: argparse.Namespace) -> int:
+    """Provision a register's broker login: a credential file, its password line, its ACL."""
+    ca = None
+    if args.cert:
+        if args.ca_cert is None or args.ca_key is None:
+            raise CommandError("--cert needs --ca-cert FILE and --ca-key FILE (the CA that "
+                               "signs the registers' client certificates)")  # fmt: skip
+        ca = provision.CertificateAuthority(args.ca_cert, args.ca_key, args.days)
+    elif args.ca_cert is not None or args.ca_key is not None:
+        raise CommandError("--ca-cert and --ca-key go with --cert")
+    try:
+        user = provision.register_username(args.store, args.register)
+        made = provision.add_register(
+            args.store, args.register, out=args.out or Path(user), passwd_file=args.passwd,
+            acl_file=args.acl, ca=ca,
+        )  # fmt: skip
+    except provision.ProvisionError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"register {args.register} of store {args.store}: broker user {made.username}")
+    for path in made.written:
+        print(f"  wrote {path}: put it beside register.toml on the register's boot partition")
+    if ca is None:
+        print(f"  {args.passwd}: password of {made.username} set (hashed)")
+    else:
+        print(f"  {args.passwd}: no password for {made.username} (it logs in by certificate)")
+    print(f"  {args.acl}: ACL block of {made.username} written")
+    print("register.toml, [broker] table:")
+    for key, value in made.register_keys.items():
+        print(f'  {key} = "{value}"')
+    if ca is not None:
+        print("  (url = mqtts://... to a listener with require_certificate true and "
+              "use_identity_as_username true)")  # fmt: skip
+    print(_RELOAD)
+    return 0
+
+
+_RELOAD = "reload the broker to apply: systemctl reload mosquitto (SIGHUP)"
+
+
+def _register_remove(args: argparse.Namespace) -> int:
+    """Revoke a register: its password line and ACL block go."""
+    try:
+        user = provision.register_username(args.store, args.register)
+        removed = provision.remove_user(user, passwd_file=args.passwd, acl_file=args.acl)
+    except provision.ProvisionError as exc:
+        raise CommandError(str(exc)) from None
+    if not removed:
+        raise CommandError(f"no broker user {user} in {args.passwd} or {args.acl}")
+    print(f"broker user {user}: removed from {args.passwd} and {args.acl}")
+    print(_RELOAD + "; the register's open connection is closed then")
+    return 0
+
+
+def _broker_user(args: argparse.Namespace) -> int:
+    """Provision the back office's own broker login."""
+    try:
+        made = provision.add_backoffice(args.name, out=args.out, passwd_file=args.passwd,
+                                        acl_file=args.acl, shared_group=args.shared)  # fmt: skip
+    except provision.ProvisionError as exc:
+        raise CommandError(str(exc)) from None
+    (path,) = made.written
+    print(f"back office broker user {made.username}")
+    print(f"  wrote {path} (mode 600)")
+    print(f"  {args.passwd}: password of {made.username} set (hashed)")
+    print(f"  {args.acl}: ACL block of {made.username} written")
+    print(f"serve with: --broker mqtt://{made.username}@HOST:PORT --broker-password-file {path}")
+    print(_RELOAD)
+    return 0
+
+
+def _broker_file_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--passwd", type=Path, default=provision.BROKER_PASSWD, metavar="FILE",
+                        help="the broker's password_file (default %(default)s)")  # fmt: skip
+    parser.add_argument("--acl", type=Path, default=provision.BROKER_ACL, metavar="FILE",
+                        help="the broker's acl_file (default %(default)s)")  # fmt: skip
+
+
+def _add_broker_commands(sub: Any) -> None:
+    add = sub.add_parser("register-add", help="a register's broker login and ACL (rerun: rotate)")
+    add.add_argument("store", help="store id")
+    add.add_argument("register", help="register id")
+    add.add_argument("--out", type=Path, metavar="DIR",
+                     help="where its credential files go (default ./STORE.REGISTER)")  # fmt: skip
+    _broker_file_options(add)
+    add.add_argument("--cert", action="store_true",
+                     help="a client certificate (CN = the user) instead of a password")  # fmt: skip
+    add.add_argument("--ca-cert", type=Path, metavar="FILE", help="the CA certificate (--cert)")
+    add.add_argument("--ca-key", type=Path, metavar="FILE", help="the CA's private key (--cert)")
+    add.add_argument("--days", type=int, default=825, help="certificate lifetime (--cert)")
+    add.set_defaults(func=_register_add)
+    remove = sub.add_parser("register-remove", help="revoke a register's broker login")
+    remove.add_argument("store", help="store id")
+    remove.add_argument("register", help="register id")
+    _broker_file_options(remove)
+    remove.set_defaults(func=_register_remove)
+    user = sub.add_parser("broker-user", help="the back office's own broker login and ACL")
+    user.add_argument("name", nargs="?", default=provision.BACKOFFICE_USER,
+                      help="its user name (default %(default)s)")  # fmt: skip
+    user.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
+                      help="where NAME-broker-password goes (default: here)")  # fmt: skip
+    user.add_argument("--shared", default=provision.BACKOFFICE_USER, metavar="GROUP",
+                      help="the shared subscription group of `serve --shared`")  # fmt: skip
+    _broker_file_options(user)
+    user.set_defaults(func=_broker_user)
 
 
 def _web_server(args: argparse.Namespace) -> Any:
@@ -225,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="consume register entries until SIGTERM")
     _db_option(serve)
     serve.add_argument("--broker", required=True, help="mqtt://[user:pass@]host:port or mqtts")
+    serve.add_argument("--broker-password-file", type=Path, metavar="FILE",
+                       help="the broker password, for a URL mqtt://USER@host:port")  # fmt: skip
     serve.add_argument("--shared", help="MQTT 5 shared subscription group (several consumers)")
     serve.add_argument("--client-id", default="backoffice")
     serve.add_argument("--session-expiry", type=int, default=3600, help="seconds")
@@ -241,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="read the password from the first line of stdin")  # fmt: skip
     passwd.set_defaults(func=_web_passwd)
     _add_data_commands(sub)
+    _add_broker_commands(sub)
     report = sub.add_parser("report", help="print a report")
     report.add_argument("name", choices=reports.REPORTS)
     report.add_argument("--store")

@@ -119,12 +119,16 @@ class _Refused:
 
 def _queue_rejection(batch: Batch, refused: _Refused, payload: bytes, *, in_chain: bool) -> None:
     where = refused.where
-    if contains_card_number(payload.decode("utf-8", "replace")):
+    # A too-big payload is kept cut to the limit; only that (and a card number's length
+    # past it, so none is kept cut in two) is scanned, never megabytes.
+    scanned = payload[: wire.MAX_PAYLOAD + 32]
+    payload = payload[: wire.MAX_PAYLOAD]
+    if contains_card_number(scanned.decode("utf-8", "replace")):
         payload = b""  # never store a card number, even the one that got this rejected
     batch.writes.insert("rejected", {"store": where.store, "register": where.register,
                                      "id": refused.id, "seq": refused.seq, "kind": where.kind,
                                      "reason": refused.reason, "in_chain": int(in_chain),
-                                     "payload": payload[: wire.MAX_PAYLOAD],
+                                     "payload": payload,
                                      "at": batch.now.isoformat()},
                         _IN_CHAIN_WINS if in_chain else _FIRST_WINS)  # fmt: skip
     batch.reject((where.store, where.register), refused.id, refused.reason, in_chain)
@@ -188,8 +192,27 @@ def _server(drift: Drift, derived_total: int | None) -> dict[str, Any]:
     return server
 
 
+RECOVER_LIMIT = 4 * wire.MAX_PAYLOAD
+"""The largest refused payload parsed whole to find whom to answer: a register's own
+too-big entry is seldom far over the limit, and parsing what the broker lets through
+(up to 256 MiB unless `max_packet_size` says less) could cost the back office gigabytes."""
+_CANONICAL_TAIL = re.compile(
+    rb'\},"id":"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",'
+    rb'"kind":"[a-z]{1,20}","prev":"[0-9a-f]{64}","register":"[a-z0-9_-]{1,64}",'
+    rb'"seq":([1-9][0-9]{0,17}),"store":"[a-z0-9_-]{1,64}","v":1\}\Z'
+)
+"""How every envelope a register builds ends (canonical JSON sorts `body` before `id`)."""
+
+
 def _recover(payload: bytes) -> tuple[str, int] | None:
-    """The id and sequence of a malformed envelope, when they can still be read."""
+    """The id and sequence of a malformed envelope, when they can still be read.
+
+    Past RECOVER_LIMIT only the canonical ending a register writes is read (the last
+    few hundred bytes), so an entry of any size from a register still hears why.
+    """
+    if len(payload) > RECOVER_LIMIT:
+        tail = _CANONICAL_TAIL.search(payload[-512:])
+        return None if tail is None else (tail[1].decode(), int(tail[2]))
     try:
         data = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):

@@ -42,6 +42,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from appliance.config import redact_url
 from appliance.sync import wire
 from appliance.sync.ports import set_nodelay
 from appliance.sync.wire import Beacon, RpcResponse, WireError
@@ -65,8 +66,8 @@ def utc_now() -> datetime:
 def parse_broker_url(url: str) -> tuple[str, int, bool, str | None, str | None]:
     """(host, port, tls, username, password) from `mqtt://[user:pass@]host[:port]` or mqtts."""
     parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ValueError(f"{url!r}: expected mqtt://host:port or mqtts://host:port")
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:  # the password never shown
+        raise ValueError(f"{redact_url(url)!r}: expected mqtt://host:port or mqtts://host:port")
     tls = parts.scheme == "mqtts"
     port = parts.port or (8883 if tls else 1883)
     user = unquote(parts.username) if parts.username else None

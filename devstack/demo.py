@@ -71,7 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     db_url = f"sqlite:///{(var / 'backoffice.db').resolve()}"
     with ExitStack() as stack:
         broker = stack.enter_context(
-            Mosquitto(var / "mosquitto", port=port, persistence=True, max_queued_messages=100_000)
+            Mosquitto(
+                var / "mosquitto",
+                port=port,
+                persistence=True,
+                max_queued_messages=100_000,
+                extra={"max_packet_size": 1 << 20},
+            )
         )  # see config/broker
         print(f"broker      {broker.url} (files in {var / 'mosquitto'})")
         load_catalog(Database(db_url), config.register.store, config,

@@ -11,6 +11,11 @@ class StorageFull(StorageError):
     """The map reached its cap or the disk is full; the cart is kept, nothing is lost."""
 
 
+class EntryTooLarge(StorageError):
+    """An entry bigger than the wire protocol carries: refused before it is committed, so
+    it never sits in the outbox unsendable; the cart is kept (split it in two)."""
+
+
 class StorageBusy(StorageError):
     """Another process (normally the running register) holds the writer lock."""
 

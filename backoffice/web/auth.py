@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -67,10 +67,13 @@ def check_password(password: str, stored: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """The password hash and the session secret, as read from the password file."""
+    """The password hash and the session secret, as read from the password file.
 
-    password_hash: str
-    session_secret: str
+    Neither is in the repr: an object shown in a log line or a crash report says nothing.
+    """
+
+    password_hash: str = field(repr=False)
+    session_secret: str = field(repr=False)
 
     @property
     def fingerprint(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,9 +32,9 @@ from appliance.register import (
 )
 from appliance.store import cache, local, outbox
 from appliance.store.cache import dump
-from appliance.store.errors import CorruptRecord
+from appliance.store.errors import CorruptRecord, EntryTooLarge
 from appliance.store.outbox import EntryState
-from appliance.sync.wire import RpcResponse
+from appliance.sync.wire import MAX_PAYLOAD, RpcResponse
 from tests.store.conftest import (
     CASHIER_PIN,
     MANAGER_PIN,
@@ -193,6 +193,23 @@ def test_a_refused_sale_writes_nothing(open_till: Register) -> None:
     register.clear_tenders()
     register.add_tender(Tender.cash(cad(5000)))
     assert register.complete().seq == 1
+
+
+def test_an_entry_too_large_for_the_wire_is_refused_before_the_commit(
+    open_till: Register,
+) -> None:
+    storage, queue = open_till.storage, open_till.queue
+
+    def append(txn: object, size: int) -> None:
+        outbox.append(txn, storage, queue, entry_id=f"01a21000-0000-7000-8001-{size:012d}",
+                      kind="timeclock", at=datetime(2026, 11, 25, 10), body={"note": "x" * size},
+                      summary={})  # fmt: skip
+
+    with pytest.raises(EntryTooLarge, match=r"too large to send .* limit is 256 KiB"):
+        storage.write(lambda t: append(t, MAX_PAYLOAD))
+    assert open_till.status().last_seq == 0, "nothing of it was committed"
+    storage.write(lambda t: append(t, MAX_PAYLOAD - 1024))  # just under the limit: kept
+    assert open_till.status().last_seq == 1
 
 
 def test_cash_needs_an_open_till(register: Register) -> None:

@@ -253,7 +253,6 @@ def test_a_sale_saved_after_a_timeout_is_shown_paid(shop: Shop) -> None:
     assert shop.session.cart.state.is_empty and shop.printing.wakes == 1
 
 
-
 def test_card_buttons_come_from_tender_card_methods(shop: Shop) -> None:
     tender = shop.session.tender
     assert tender.state.card_methods == (("debit", "Debit"), ("credit", "Credit"))

@@ -19,6 +19,7 @@ from appliance.ui.viewmodels.tender import TenderState
 if TYPE_CHECKING:
     from appliance.ui.app import RegisterApp
 
+
 class TenderScreen(ViewScreen):
     """Taking the money (see the module docstring)."""
 

@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from appliance.domain.money import Money
+from appliance.domain.pan import contains_card_number
 from appliance.domain.pricing import PricedCart
 from appliance.domain.tender import BALANCE_KINDS, Outstanding, Tender, TenderKind, outstanding
-from appliance.register import CompletedSale, Register
+from appliance.register import CARD_AS_ACCOUNT, CompletedSale, Register
 from appliance.register_lookups import CUSTOMER_ACCOUNTS
 from appliance.ui.viewmodels.base import ERROR, INFO, ScreenState, ViewModel
 from appliance.ui.viewmodels.devices import DrawerKicker, PrintWaker, kick_text, receipt_text
@@ -197,6 +198,9 @@ class TenderViewModel(ViewModel[TenderState]):
 
     def _gift_card(self, account: str, held: dict[tuple[TenderKind, str], Money]) -> None:
         found = held.get((TenderKind.GIFT_CARD, account))
+        if found is None and contains_card_number(account):
+            self._say(CARD_AS_ACCOUNT, ERROR)  # a payment card's number: never repeated
+            return
         if found is None:
             self._say(f"gift card {account} is not in the cache", ERROR)
             return
