@@ -36,6 +36,9 @@ _UNITS = tuple(u.value for u in WeightUnit)
 # Where parse_store puts a product problem: `catalog.products[3].price: ...`.
 _PRODUCT_PATH = re.compile(r"catalog\.products\[(\d+)\](?:\.(\w+))?: (.*)", re.DOTALL)
 _FIELD_COLUMN = {"price_tier": "tier"}
+# A spreadsheet's price: plain digits, never 1e999999999 (a Decimal that cannot be scaled
+# to cents, or an integer of a million digits that takes minutes to make).
+_AMOUNT = re.compile(r"[+-]?([0-9]{1,15}(\.[0-9]*)?|\.[0-9]+)")
 
 
 def load_csv(path: Path, currency: str) -> StoreData:
@@ -111,6 +114,8 @@ def _product(cells: dict[str, str], row: int, currency: str, source: str) -> dic
     for column in ("sku", "name", "tax_class"):
         if not cells[column]:
             raise fail(column, "empty; every product needs one")
+    if not _AMOUNT.fullmatch(cells["price"]):
+        raise fail("price", f"not an amount of money: {_shown(cells['price'])}")
     try:
         price = Money.parse(cells["price"], currency)
     except DomainError as exc:
@@ -142,6 +147,10 @@ def _product(cells: dict[str, str], row: int, currency: str, source: str) -> dic
         "tier": cells["tier"],
         "limit_class": cells["limit_class"],
     }
+
+
+def _shown(cell: str) -> str:
+    return repr(cell) if len(cell) <= 40 else f"{cell[:40]!r}... ({len(cell)} characters)"
 
 
 def _split(cell: str) -> list[str]:

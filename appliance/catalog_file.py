@@ -54,7 +54,12 @@ class _Reader:
         return default
 
     def _fail(self, key: str, expected: str) -> CatalogFileError:
-        return CatalogFileError(f"{self.path}.{key}: expected {expected}, got {self.data[key]!r}")
+        try:
+            shown = repr(self.data[key])
+        except ValueError:  # an int of more digits than repr() writes
+            shown = "an integer of more than 4300 digits"
+        shown = shown if len(shown) <= 60 else f"{shown[:57]}... ({len(shown)} characters)"
+        return CatalogFileError(f"{self.path}.{key}: expected {expected}, got {shown}")
 
     def text(self, key: str, default: Any = None) -> Any:
         value = self._get(key, _REQUIRED if default is None else default)
@@ -72,7 +77,7 @@ class _Reader:
         value = self._get(key, _REQUIRED if default is None else default)
         try:
             number = Decimal(str(value)) if isinstance(value, (str, int, float)) else None
-        except InvalidOperation:
+        except (InvalidOperation, ValueError):  # ValueError: str() of a 5,000-digit int
             number = None
         if isinstance(value, bool) or number is None or not number.is_finite():
             raise self._fail(key, "a decimal number")
@@ -88,12 +93,26 @@ class _Reader:
         value = self._get(key, "")
         if value == "":
             return None
-        if isinstance(value, datetime):
-            return value
         try:
-            return datetime.fromisoformat(str(value))
+            moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
         except ValueError:
+            moment = None
+        # Promotions run by the register's local clock: a UTC offset has no meaning there
+        # (and a zoned start cannot be compared with a local end).
+        if moment is None or moment.tzinfo is not None:
             raise self._fail(key, "a local date-time") from None
+        return moment
+
+    def weight(self, key: str) -> Decimal:
+        """A key that is a weight (a tier's matrix is keyed by its preset weights)."""
+        try:
+            weight = Decimal(key)
+        except InvalidOperation:
+            weight = None
+        if weight is None or not weight.is_finite() or weight <= 0:
+            shown = key if len(key) <= 40 else f"{key[:37]}..."
+            raise CatalogFileError(f"{self.path}.{shown}: expected a positive weight such as 3.5")
+        return weight
 
     def tables(self, key: str) -> list[_Reader]:
         value = self._get(key, [])
@@ -135,7 +154,7 @@ def _tier(r: _Reader, currency: str) -> PriceTier:
         id=r.text("id"),
         name=r.text("name", ""),
         prices=tuple(
-            TierPrice(Decimal(weight), Money(prices.integer(weight), currency))
+            TierPrice(prices.weight(weight), Money(prices.integer(weight), currency))
             for weight in prices.data
         ),
     )
@@ -157,7 +176,9 @@ def _promotion(r: _Reader, currency: str) -> Promotion:
             threshold=Money(threshold, currency) if threshold else None,
             free_sku=r.text("free_sku", "") or None,
         )
-    except ValueError as exc:
+    except CatalogFileError:
+        raise
+    except (ValueError, DomainError) as exc:  # a bad kind; a value, range or freebie refused
         raise CatalogFileError(f"{r.path}: {exc}") from None
 
 
@@ -166,13 +187,12 @@ def _loyalty(r: _Reader, currency: str) -> LoyaltyProgram:
         LoyaltyTier(t.text("name"), t.integer("min_points"), t.number("rate"))
         for t in r.tables("tiers")
     )
-    rewards = tuple(
-        Reward(
-            w.text("id"), w.text("name"), w.integer("points"), Money(w.integer("value"), currency)
-        )
-        for w in r.tables("rewards")
-    )
     try:
+        rewards = tuple(
+            Reward(w.text("id"), w.text("name"), w.integer("points"),
+                   Money(w.integer("value"), currency))
+            for w in r.tables("rewards")
+        )  # fmt: skip
         return LoyaltyProgram(tiers, rewards)
     except DomainError as exc:
         raise _wrap(r.path, exc) from None

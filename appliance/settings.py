@@ -35,9 +35,12 @@ def load_store_file(path: Path, config: Config) -> StoreData:
     try:
         raw = path.read_bytes()
         data = json.loads(raw) if suffix == ".json" else tomllib.loads(raw.decode("utf-8"))
-        return parse_store(data, currency=currency)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers both decoders' syntax errors, bad UTF-8 and an integer past
+        # Python's digit limit; RecursionError arrays nested thousands deep.
         raise CatalogFileError(f"{path}: not valid {suffix[1:].upper()}: {exc}") from None
+    try:
+        return parse_store(data, currency=currency)
     except CatalogFileError as exc:
         raise CatalogFileError(f"{path}: {exc}") from None
 

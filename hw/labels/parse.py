@@ -40,7 +40,6 @@ placeholders are the names in `PLACEHOLDERS`; any other brace is an error.
 from __future__ import annotations
 
 import difflib
-import math
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -83,7 +82,9 @@ def _number(lo: float, hi: float) -> _Parser:
     def parse(v: Any) -> float:
         # A TOML boolean is an int to Python; it is never a length here.
         ok = isinstance(v, int | float) and not isinstance(v, bool)
-        if not ok or not math.isfinite(v) or not lo <= v <= hi:
+        # The range check alone also refuses nan and inf, and unlike math.isfinite it
+        # takes an integer of any size.
+        if not ok or not lo <= v <= hi:
             raise _Invalid(f"a number of mm between {lo:g} and {hi:g}")
         return float(v)
 
@@ -304,6 +305,8 @@ def read_template_file(path: Path) -> dict[str, Any]:
         raise LabelTemplateError(str(path), "", f"cannot read it: {err.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise LabelTemplateError(str(path), "", f"not valid TOML: {err}") from None
+    except (ValueError, RecursionError) as err:  # a 5,000-digit integer; arrays nested deep
+        raise LabelTemplateError(str(path), "", f"not usable TOML: {err}") from None
 
 
 def load_template(path: Path) -> LabelTemplate:
