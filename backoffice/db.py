@@ -58,7 +58,7 @@ def dialect_of(url: str) -> str:
         return "sqlite"
     if url.startswith(("postgresql://", "postgres://")):
         return "postgresql"
-    raise DatabaseError(f"{redact_url(url)}: expected sqlite:///FILE or postgresql://...")
+    raise DatabaseError(f"{redact_url(url)!r}: expected sqlite:///FILE or postgresql://...")
 
 
 class Tx:

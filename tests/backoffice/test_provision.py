@@ -70,7 +70,8 @@ def test_rerunning_replaces_only_that_registers_lines(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     acl = tmp_path / "pos.acl"
-    acl.write_text(EXAMPLE_ACL.read_text())  # hand-written blocks stay as they are
+    hand_written = "user auditor\ntopic read pos/v1/+/+/status\n\n"
+    acl.write_text(hand_written + EXAMPLE_ACL.read_text())  # hand-written blocks stay
     for store, register in (("s1", "r1"), ("s1", "r2"), ("s2", "r1")):
         assert run(capsys, "register-add", store, register, "--out", str(tmp_path / register),
                    *files(tmp_path))[0] == 0  # fmt: skip
@@ -89,8 +90,8 @@ def test_rerunning_replaces_only_that_registers_lines(
     assert acl.read_text() == before_acl  # the same block, in the same place
     text = acl.read_text()
     assert text.count("user s1.r2") == 1 and text.count("user backoffice") == 1
-    assert text.startswith(EXAMPLE_ACL.read_text().split("user s1-r1")[0])
-    assert "user s1-r1\ntopic write pos/v1/s1/r1/out/#" in text  # the hand-written block
+    assert text.startswith(hand_written + EXAMPLE_ACL.read_text().split("user s1.r1")[0])
+    assert text.count("user s1.r1\ntopic write pos/v1/s1/r1/out/#") == 1  # the example's, kept
 
 
 def test_the_back_office_block_reads_every_register_and_writes_the_answers(
