@@ -140,7 +140,9 @@ def till_r9(root: Path, db: Database, broker: Mosquitto, when: datetime | None =
         with MqttProbe(broker.host, broker.port, client_id="till-r9") as probe:
             for sent in (drifted, refused, later):
                 probe.publish(sent.topic, sent.payload)
-            status = wire.encode_status(wire.Status("online", 2, till.clock.now.isoformat()))
+            # the cola, held since it was sold, had waited 25 minutes when this was said
+            said = wire.Status("online", 2, till.clock.now.isoformat(), oldest_unsent_s=1500)
+            status = wire.encode_status(said)
             probe.publish(wire.status_topic("s1", "r9"), status, retain=True)
     finally:
         till.close()

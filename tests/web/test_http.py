@@ -104,10 +104,15 @@ def test_the_registers_their_queues_gaps_and_rejections(owner: TestClient, shop:
     assert tills["r1"]["contiguous"] == tills["r1"]["last_seq"] == 3
     assert tills["r9"]["pending"] == 2 and tills["r9"]["missing"] == [3]
     assert tills["r9"]["rejected"] == 1 and not tills["r9"]["silent"]
+    assert tills["r1"]["oldest_unsent_since"] is None  # nothing unsent
+    waited = datetime.fromisoformat(data["now"]) - datetime.fromisoformat(
+        tills["r9"]["oldest_unsent_since"]
+    )
+    assert timedelta(minutes=25) <= waited < timedelta(minutes=26)
     assert tills["r1"]["last_sale_at"] == "2026-11-25T11:00:00"
     assert data["online"] == 2 and data["pending"] == 2
     html = owner.get("/dashboard").text
-    assert row(html, "data-register", "s1/r9")[1:3] == ["online", "2"]
+    assert row(html, "data-register", "s1/r9")[1:3] == ["online", "2  oldest 25 min ago"]
     assert row(html, "data-register", "s1/r9")[6].startswith("3")
     [refused] = data["rejected"]
     assert refused["register"] == "r9" and refused["seq"] == 2 and refused["own"]
