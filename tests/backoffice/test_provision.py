@@ -14,6 +14,7 @@ import pytest
 
 from backoffice import provision
 from backoffice.cli import main
+from tests.pki import make_ca
 from tests.store.conftest import ROOT
 
 EXAMPLE_ACL = ROOT / "config" / "broker" / "pos.acl.example"
@@ -185,16 +186,9 @@ def test_replace_block_keeps_every_other_line() -> None:
     assert provision.replace_block("", "c", ["user c"]) == "user c\n"
 
 
-def openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="module")
 def ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("ca")
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
-            "-keyout", "ca.key", "-out", "ca.crt", cwd=d)  # fmt: skip
-    return d
+    return make_ca(tmp_path_factory.mktemp("ca"))
 
 
 def test_cert_issues_a_client_certificate_named_after_the_user(

@@ -18,7 +18,6 @@ import os
 import queue
 import signal
 import ssl
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from backoffice.service import BackOffice
 from devstack import Mosquitto, free_port, wait_for_port
 from tests.backoffice.conftest import Till
 from tests.faults.shop import stock, wait_for
+from tests.pki import issue, make_ca
 from tests.store.conftest import CASHIER_PIN, FakeClock, make_register, seed, write_config
 
 NOT_AUTHORIZED = 0x87
@@ -398,22 +398,11 @@ def test_rotating_and_revoking_take_effect_when_the_broker_reloads(
         assert r2.publish(wire.out_topic("s1", "r2", "sale"), b"x") in ACCEPTED
 
 
-def openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CA (which signs the registers' certificates) and the broker's certificate."""
     d = tmp_path_factory.mktemp("pki")
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
-            "-keyout", "ca.key", "-out", "ca.crt", cwd=d)  # fmt: skip
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
-            "server.key", "-out", "server.csr", cwd=d)  # fmt: skip
-    (d / "server.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out", "server.crt",
-            cwd=d)  # fmt: skip
+    issue(make_ca(d), "server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1")
     return d
 
 

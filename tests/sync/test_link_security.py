@@ -20,30 +20,21 @@ from appliance.register import Register
 from appliance.sync.link import SyncLink
 from devstack import Mosquitto
 from devstack.mqtt import MqttProbe
+from tests.pki import issue, make_ca
 from tests.store.conftest import CASHIER_PIN, FakeClock, make_register, seed, write_config
 from tests.sync.helpers import Acker, wait_for
 
 SYNC = "[sync]\nack_timeout_s = 1.0\nreconnect_min_s = 0.1\nreconnect_max_s = 0.5\n"
 
 
-def openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CA, a server certificate for 127.0.0.1 and a client certificate for till r1."""
     d = tmp_path_factory.mktemp("pki")
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
-            "-keyout", "ca.key", "-out", "ca.crt", cwd=d)  # fmt: skip
+    make_ca(d)
     for name, subject, ext in (("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1"),
                                ("client", "/CN=s1-r1", "extendedKeyUsage=clientAuth")):  # fmt: skip
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout",
-                f"{name}.key", "-out", f"{name}.csr", cwd=d)  # fmt: skip
-        (d / f"{name}.ext").write_text(ext + "\n")
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext", "-out",
-                f"{name}.crt", cwd=d)  # fmt: skip
+        issue(d, name, subject, ext)
     return d
 
 
