@@ -47,7 +47,7 @@ from typing import Any
 
 from appliance.domain import codec
 from appliance.domain.errors import DomainError, EncodingError
-from appliance.domain.pan import contains_card_number, luhn_valid
+from appliance.domain.pan import contains_card_number, luhn_valid, may_hold_card_number
 from appliance.domain.rules import StoreRules
 from appliance.domain.sale import SCHEMA_VERSION, Drift, Sale, rederive
 from appliance.domain.till import CashDrop
@@ -296,7 +296,7 @@ class Consumer:
         """The body checked by kind: a sale still to be judged, or what to write."""
         if b"\\u0000" in payload:
             raise Rejection("payload: contains a NUL character")
-        card = _card_number_at(envelope.body, "body")
+        card = _card_number_at(envelope.body, "body") if may_hold_card_number(payload) else None
         if card is not None:
             raise Rejection(f"{card}: looks like a card number, and card numbers are never stored")
         body = envelope.body

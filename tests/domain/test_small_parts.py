@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from appliance.domain.cart import Cart, WeightSource
 from appliance.domain.errors import (
@@ -19,7 +22,7 @@ from appliance.domain.errors import (
 from appliance.domain.ids import uuid7, uuid7_time_ms
 from appliance.domain.limits import LimitClass, enforce, usage
 from appliance.domain.loyalty import LoyaltyProgram, LoyaltyTier
-from appliance.domain.pan import contains_card_number, luhn_valid
+from appliance.domain.pan import contains_card_number, luhn_valid, may_hold_card_number
 from appliance.domain.rules import StoreRules
 from appliance.domain.till import Till, TillState
 from appliance.domain.timeclock import ClockAction, ClockState, TimeClock
@@ -79,6 +82,27 @@ def test_limits_by_item_count(rules: StoreRules) -> None:
 )
 def test_card_numbers_are_recognised(text: str, found: bool) -> None:
     assert contains_card_number(text) is found
+
+
+@given(st.lists(st.text() | st.text("0123456789 -٤４x", min_size=12), max_size=4),
+       st.booleans())  # fmt: skip
+def test_the_raw_first_look_never_misses_a_card_number(texts: list[str], ascii: bool) -> None:
+    raw = json.dumps({"lines": texts, "note": "".join(texts)}, ensure_ascii=ascii).encode()
+    if any(contains_card_number(t) for t in texts):
+        assert may_hold_card_number(raw), raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "maybe"),
+    [
+        (b'{"total": 1234, "id": "01a2-00ff", "name": "cola"}', False),
+        (b'{"reason": "4111 1111 1111 1111"}', True),
+        (b'{"reason": "\\u0034111111111111111"}', True),  # an escaped digit
+        ('{"reason": "４１１１"}'.encode(), True),  # not ASCII: the full check decides
+    ],
+)
+def test_the_raw_first_look(raw: bytes, maybe: bool) -> None:
+    assert may_hold_card_number(raw) is maybe
 
 
 def test_luhn() -> None:

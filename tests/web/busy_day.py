@@ -89,9 +89,10 @@ def fill_busy_day(
                        (store, register, each, last, now.isoformat()))  # fmt: skip
             state = "offline" if index % 9 == 0 else "online"
             heard = now - timedelta(seconds=400 if index % 11 == 0 else 10)
-            tx.execute("INSERT INTO register_status VALUES (?, ?, ?, ?, ?, ?)",
-                       (store, register, state, index % 4, heard.isoformat(),
-                        heard.isoformat()))  # fmt: skip
+            pending = index % 4
+            tx.execute("INSERT INTO register_status VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (store, register, state, pending, heard.isoformat(), heard.isoformat(),
+                        90 * pending if pending else None))  # fmt: skip
             if index % 5 == 0:
                 tx.execute("INSERT INTO rejected VALUES (?, ?, ?, ?, 'sale', ?, 1, ?, ?)",
                            (store, register, str(uuid.uuid4()), each + 1,
