@@ -31,7 +31,7 @@ class LoginScreen(ViewScreen):
 
     def render(self, state: LoginState) -> None:
         """Draw a login state."""
-        self.ids.store.text = f"Store {state.store}"
+        self.ids.store.text = state.store
         self.ids.register_name.text = f"Register {state.register_name}"
         if self.changed("cashiers", (state.cashiers, state.selected)):
             items = [

@@ -23,7 +23,7 @@ PIN_MAX = 12
 class LoginState(ScreenState):
     """The login screen: who can log in, who is picked, the PIN (masked)."""
 
-    store: str = ""
+    store: str = ""  # the title: the store's display name, or "Store {id}"
     register_name: str = ""
     cashiers: tuple[StaffMember, ...] = ()
     selected: str = ""
@@ -42,7 +42,7 @@ class LoginViewModel(ViewModel[LoginState]):
             register,
             runner,
             LoginState(
-                store=section.store_name or section.store,
+                store=section.store_name or f"Store {section.store}",
                 register_name=section.name or section.id,
             ),
         )
