@@ -47,7 +47,12 @@ from typing import Any
 
 from appliance.domain import codec
 from appliance.domain.errors import DomainError, EncodingError
-from appliance.domain.pan import contains_card_number, luhn_valid, may_hold_card_number
+from appliance.domain.pan import (
+    card_number_at,
+    contains_card_number,
+    luhn_valid,
+    may_hold_card_number,
+)
 from appliance.domain.rules import StoreRules
 from appliance.domain.sale import SCHEMA_VERSION, Drift, Sale, rederive
 from appliance.domain.till import CashDrop
@@ -64,7 +69,6 @@ log = logging.getLogger(__name__)
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _DRIFT_SHOWN = 5
 _DIGITS = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
-_HEX_FIELDS = frozenset({"id", "previous_hash"})  # hex digests and UUIDs: not free text
 
 
 def scrub(text: str) -> str:
@@ -75,24 +79,6 @@ def scrub(text: str) -> str:
         return "[card number]" if luhn_valid(digits) else match.group()
 
     return _DIGITS.sub(hide, text)
-
-
-def _card_number_at(value: Any, path: str) -> str | None:
-    """The path of the first free-text string holding what looks like a card number."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key not in _HEX_FIELDS:
-                found = _card_number_at(item, f"{path}.{key}")
-                if found:
-                    return found
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found = _card_number_at(item, f"{path}[{i}]")
-            if found:
-                return found
-    elif isinstance(value, str) and contains_card_number(value):
-        return path
-    return None
 
 
 class Rejection(Exception):
@@ -296,7 +282,7 @@ class Consumer:
         """The body checked by kind: a sale still to be judged, or what to write."""
         if b"\\u0000" in payload:
             raise Rejection("payload: contains a NUL character")
-        card = _card_number_at(envelope.body, "body") if may_hold_card_number(payload) else None
+        card = card_number_at(envelope.body, "body") if may_hold_card_number(payload) else None
         if card is not None:
             raise Rejection(f"{card}: looks like a card number, and card numbers are never stored")
         body = envelope.body

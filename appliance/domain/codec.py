@@ -214,10 +214,22 @@ def from_data(cls: type[T], data: Any, currency: str, path: str = "") -> T:
     return typing.cast(T, decode(data, currency, path or cls.__name__))
 
 
+def _taken_as_is(hint: Any) -> type | None:
+    """The type a field's JSON value needs no check beyond: str, int or bool (or one of
+    them or None). A bool is not an int here: `type(value) is int` is false for it."""
+    if typing.get_origin(hint) in (Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        hint = options[0] if len(options) == 1 else None
+    return hint if hint in (str, int, bool) else None
+
+
 def _record_decoder(cls: Any) -> Decoder:
     hints = typing.get_type_hints(cls)
-    fields = tuple((f.name, _decoder(hints[f.name])) for f in dataclasses.fields(cls))
-    known = frozenset(name for name, _ in fields)
+    fields = tuple(
+        (f.name, _decoder(hints[f.name]), _taken_as_is(hints[f.name]))
+        for f in dataclasses.fields(cls)
+    )
+    known = frozenset(name for name, _, _ in fields)
 
     def record(data: Any, currency: str, path: str) -> Any:
         if not isinstance(data, dict):
@@ -225,10 +237,15 @@ def _record_decoder(cls: Any) -> Decoder:
         if not known.issuperset(data):
             raise EncodingError(f"{path}: unknown field {sorted(set(data) - known)[0]!r}")
         values = {}
-        for name, decode in fields:
-            if name not in data:
-                raise EncodingError(f"{path}.{name}: missing")
-            values[name] = decode(data[name], currency, f"{path}.{name}")
+        for name, decode, exact in fields:
+            try:
+                value = data[name]
+            except KeyError:
+                raise EncodingError(f"{path}.{name}: missing") from None
+            if type(value) is exact:  # the hot path: no call, no path built
+                values[name] = value
+            else:
+                values[name] = decode(value, currency, f"{path}.{name}")
         try:
             return cls(**values)
         except Exception as exc:  # a record's own validation (e.g. a negative price)

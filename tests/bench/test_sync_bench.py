@@ -25,10 +25,9 @@ from psycopg import sql
 
 from appliance.bootstrap import open_storage, start_sync
 from appliance.domain import codec
-from appliance.domain.pan import may_hold_card_number
+from appliance.domain.pan import card_number_at, may_hold_card_number
 from appliance.domain.sale import Sale, rederive
 from appliance.sync import wire
-from backoffice import consumer as consumer_module
 from backoffice.catalog import RulesCache
 from backoffice.consumer import Consumer
 from backoffice.db import Database, Tx
@@ -346,7 +345,7 @@ def cpu_phases(db_url: str, messages: list[Message]) -> list[Stats]:
         timers[0].append(ms)
         body: dict[str, Any] = envelope.body
         timers[1].append(time_ms(lambda b=body, raw=m.payload: may_hold_card_number(raw)
-                                 and consumer_module._card_number_at(b, "body"))[0])  # fmt: skip
+                                 and card_number_at(b, "body"))[0])  # fmt: skip
         ms, sale = time_ms(lambda b=body: codec.from_data(Sale, b, b["currency"], "body"))
         timers[2].append(ms)
         timers[3].append(time_ms(lambda s=sale: rederive(s, rules))[0])

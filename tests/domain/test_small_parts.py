@@ -6,6 +6,7 @@ import json
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -22,7 +23,12 @@ from appliance.domain.errors import (
 from appliance.domain.ids import uuid7, uuid7_time_ms
 from appliance.domain.limits import LimitClass, enforce, usage
 from appliance.domain.loyalty import LoyaltyProgram, LoyaltyTier
-from appliance.domain.pan import contains_card_number, luhn_valid, may_hold_card_number
+from appliance.domain.pan import (
+    card_number_at,
+    contains_card_number,
+    luhn_valid,
+    may_hold_card_number,
+)
 from appliance.domain.rules import StoreRules
 from appliance.domain.till import Till, TillState
 from appliance.domain.timeclock import ClockAction, ClockState, TimeClock
@@ -84,12 +90,30 @@ def test_card_numbers_are_recognised(text: str, found: bool) -> None:
     assert contains_card_number(text) is found
 
 
-@given(st.lists(st.text() | st.text("0123456789 -٤４x", min_size=12), max_size=4),
-       st.booleans())  # fmt: skip
-def test_the_raw_first_look_never_misses_a_card_number(texts: list[str], ascii: bool) -> None:
-    raw = json.dumps({"lines": texts, "note": "".join(texts)}, ensure_ascii=ascii).encode()
-    if any(contains_card_number(t) for t in texts):
+_TEXT = st.text() | st.text("0123456789 -٤４x", min_size=12)
+_KEYS = st.sampled_from(["id", "prev", "previous_hash", "note", "line_id", "ref"])
+_DOCUMENT = st.recursive(
+    _TEXT | st.integers() | st.none(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=8,
+)
+
+
+@given(_DOCUMENT, st.booleans(), st.booleans())
+def test_the_raw_first_look_never_misses_a_card_number(
+    document: Any, ascii: bool, compact: bool
+) -> None:
+    separators = (",", ":") if compact else None  # identifiers are passed over in compact JSON
+    raw = json.dumps(document, ensure_ascii=ascii, separators=separators).encode()
+    if card_number_at(document, "doc") is not None:
         assert may_hold_card_number(raw), raw
+
+
+def test_the_full_check_passes_over_identifiers_and_finds_the_rest() -> None:
+    card = "4111 1111 1111 1111"
+    assert card_number_at({"id": card, "lines": [{"previous_hash": card}]}, "body") is None
+    assert card_number_at({"lines": [{"id": "x", "note": card}]}, "body") == "body.lines[0].note"
+    assert card_number_at({"id": {"note": card}}, "body") is None  # the whole value is passed
 
 
 @pytest.mark.parametrize(
@@ -99,6 +123,12 @@ def test_the_raw_first_look_never_misses_a_card_number(texts: list[str], ascii: 
         (b'{"reason": "4111 1111 1111 1111"}', True),
         (b'{"reason": "\\u0034111111111111111"}', True),  # an escaped digit
         ('{"reason": "４１１１"}'.encode(), True),  # not ASCII: the full check decides
+        (b'{"id":"01a21000-0000-7000-8000-000000000006","n":1}', False),  # an identifier
+        (b'{"prev":"30974165923874561239abcdef"}', False),
+        (b'{"id": "01a21000-0000-7000-8000-000000000006"}', True),  # not compact: looked at
+        (b'{"note":"01a21000-0000-7000-8000-000000000006"}', True),  # not an identifier
+        (b'{"id":"x","n":12345678901234}', True),  # a number: the walk decides
+        (b'[{"id":""},12345678901234]', True),  # the quote before closes a string
     ],
 )
 def test_the_raw_first_look(raw: bytes, maybe: bool) -> None:

@@ -136,8 +136,10 @@ PLANTED = "5105 1051 0510 5100"  # never typed: the self-check's card number
 
 CANDIDATE = re.compile(rb"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
 HEX_AROUND = re.compile(rb"[0-9A-Fa-f-]*")
-UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-DIGEST = re.compile(rb"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
+HEX_ID = re.compile(  # a UUID, or a hex digest (the longest first)
+    rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    rb"|[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32}"
+)
 DAY_MS = 86_400_000
 
 
@@ -164,9 +166,12 @@ class Legit:
         left = HEX_AROUND.match(data[max(0, start - 64) : start][::-1])
         right = HEX_AROUND.match(data, end)
         assert left is not None and right is not None
-        token = data[start - len(left.group()) : right.end()]
-        if UUID.fullmatch(token.strip(b"-")) or DIGEST.fullmatch(token):
-            return "part of a UUID or hex digest"
+        token_start = start - len(left.group())
+        # a whole UUID or digest overlapping the run: its digits, perhaps with those of
+        # the value stored next to it (SQLite's records put columns side by side)
+        for hex_id in HEX_ID.finditer(data[token_start : right.end()]):
+            if token_start + hex_id.start() < end and token_start + hex_id.end() > start:
+                return "part of a UUID or hex digest"
         if len(digits) == 13 and self.first_ms - DAY_MS <= int(digits) <= self.last_ms + DAY_MS:
             return "an epoch-millisecond time of this run"
         return ""
@@ -676,6 +681,10 @@ def test_the_scanner_excuses_only_what_it_can_prove() -> None:
         b'"duration_s": 0.4111111111111111': "the fraction of a decimal number",
         f'"id": "{uuid}0123456789ab"'.encode(): "part of a UUID or hex digest",
         b'"hash": "' + b"ab" * 16 + b"4111111111111111" + b"cd" * 8 + b'"': (
+            "part of a UUID or hex digest"
+        ),
+        # a SQLite record: an entry's hash chain digest, then the time stored beside it
+        b"abcdefabcdefabcd89f48e1267c8dc28718df65e7f584148b79185ff660349622026-11-25T09:00:00": (
             "part of a UUID or hex digest"
         ),
         _luhn_from(now_ms - 3_600_000).encode(): "an epoch-millisecond time of this run",
