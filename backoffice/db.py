@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import psycopg
 
-from appliance.config import redact_url
+from appliance.redact import redact_url
 from backoffice.schema import MIGRATIONS, SCHEMA_VERSION, TABLES, TYPES
 
 _SCHEMA_LOCK = 0x6B0FF1CE  # PostgreSQL advisory lock: two consumers starting at once

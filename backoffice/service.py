@@ -42,7 +42,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from appliance.config import redact_url
+from appliance.redact import redact_url
 from appliance.sync import wire
 from appliance.sync.ports import set_nodelay
 from appliance.sync.wire import Beacon, RpcResponse, WireError

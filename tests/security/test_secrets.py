@@ -49,10 +49,11 @@ from psycopg import sql
 from appliance import firstboot, pins
 from appliance.bootstrap import start_sync
 from appliance.cli import main as appliance_main
-from appliance.config import Config, redact_url
+from appliance.config import Config
 from appliance.domain.cart import Discount
 from appliance.domain.money import Money
 from appliance.domain.tender import Tender
+from appliance.redact import redact_url
 from appliance.register import NeedsManager, Register, WrongPin
 from appliance.store import local
 from appliance.sync.link import SyncLink
