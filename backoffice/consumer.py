@@ -50,8 +50,8 @@ from appliance.domain.errors import DomainError, EncodingError
 from appliance.domain.pan import (
     card_number_at,
     contains_card_number,
-    luhn_valid,
     may_hold_card_number,
+    scrub,
 )
 from appliance.domain.rules import StoreRules
 from appliance.domain.sale import SCHEMA_VERSION, Drift, Sale, rederive
@@ -68,17 +68,6 @@ log = logging.getLogger(__name__)
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _DRIFT_SHOWN = 5
-_DIGITS = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
-
-
-def scrub(text: str) -> str:
-    """The text with anything that looks like a card number replaced (for reasons and logs)."""
-
-    def hide(match: re.Match[str]) -> str:
-        digits = re.sub(r"[ -]", "", match.group())
-        return "[card number]" if luhn_valid(digits) else match.group()
-
-    return _DIGITS.sub(hide, text)
 
 
 class Rejection(Exception):

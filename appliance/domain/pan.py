@@ -19,7 +19,9 @@ text: a document's checks pass over them (hex often holds 13 digits in a row).""
 _CANDIDATE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
 _TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _RAW_RUN = re.compile(rb"0[0 -]{12,}")  # in bytes whose digits all became 0: fast to search
-_IDENTIFIER_OPENINGS = tuple(f'"{key}":"'.encode() for key in IDENTIFIER_KEYS)
+_IDENTIFIER_OPENINGS = tuple(  # a key's quote follows { or , (else it is an escaped one)
+    f'{before}"{key}":"'.encode() for key in IDENTIFIER_KEYS for before in "{,"
+)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -36,6 +38,15 @@ def luhn_valid(digits: str) -> bool:
 def contains_card_number(text: str) -> bool:
     """True when `text` holds a run of 13-19 digits (spaces or dashes allowed) passing Luhn."""
     return any(luhn_valid(re.sub(r"[ -]", "", m.group())) for m in _CANDIDATE.finditer(text))
+
+
+def scrub(text: str) -> str:
+    """`text` with anything that looks like a card number replaced (for reasons and logs)."""
+
+    def hide(match: re.Match[str]) -> str:
+        return "[card number]" if luhn_valid(re.sub(r"[ -]", "", match.group())) else match.group()
+
+    return _CANDIDATE.sub(hide, text)
 
 
 def card_number_at(value: Any, path: str) -> str | None:

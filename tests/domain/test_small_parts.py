@@ -28,6 +28,7 @@ from appliance.domain.pan import (
     contains_card_number,
     luhn_valid,
     may_hold_card_number,
+    scrub,
 )
 from appliance.domain.rules import StoreRules
 from appliance.domain.till import Till, TillState
@@ -91,7 +92,7 @@ def test_card_numbers_are_recognised(text: str, found: bool) -> None:
 
 
 _TEXT = st.text() | st.text("0123456789 -٤４x", min_size=12)
-_KEYS = st.sampled_from(["id", "prev", "previous_hash", "note", "line_id", "ref"])
+_KEYS = st.sampled_from(["id", "prev", "previous_hash", "note", "line_id", '"id', 'x"prev'])
 _DOCUMENT = st.recursive(
     _TEXT | st.integers() | st.none(),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
@@ -129,10 +130,17 @@ def test_the_full_check_passes_over_identifiers_and_finds_the_rest() -> None:
         (b'{"note":"01a21000-0000-7000-8000-000000000006"}', True),  # not an identifier
         (b'{"id":"x","n":12345678901234}', True),  # a number: the walk decides
         (b'[{"id":""},12345678901234]', True),  # the quote before closes a string
+        (b'{"\\"id":"4111111111111111"}', True),  # a key ending in an escaped quote and id
+        (b'{"a":1,"prev":"30974165923874561239abcdef"}', False),  # after a comma
     ],
 )
 def test_the_raw_first_look(raw: bytes, maybe: bool) -> None:
     assert may_hold_card_number(raw) is maybe
+
+
+def test_scrub_hides_card_numbers_and_keeps_other_digits() -> None:
+    text = "ref 4111 1111 1111 1111, order 4111111111111112, barcode 0062639000024"
+    assert scrub(text) == "ref [card number], order 4111111111111112, barcode 0062639000024"
 
 
 def test_luhn() -> None:
