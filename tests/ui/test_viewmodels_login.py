@@ -17,7 +17,7 @@ def test_shows_store_register_and_cashiers_without_their_pins(fresh: Shop) -> No
     login = fresh.session.login
     fresh.session.start()
     state = login.state
-    assert (state.store, state.register_name) == ("Corner Market", "Demo till 1")
+    assert (state.store, state.register_name) == ("Demo Store", "Demo till 1")
     assert [(c.id, c.name, c.role) for c in state.cashiers] == [
         ("ann", "Ann", "cashier"),
         ("mo", "Mo", "manager"),
