@@ -49,8 +49,8 @@ from appliance.domain import codec
 from appliance.domain.errors import DomainError, EncodingError
 from appliance.domain.pan import (
     card_number_at,
-    contains_card_number,
     may_hold_card_number,
+    raw_holds_card_number,
     scrub,
 )
 from appliance.domain.rules import StoreRules
@@ -94,16 +94,15 @@ class _Refused:
 
 def _queue_rejection(batch: Batch, refused: _Refused, payload: bytes, *, in_chain: bool) -> None:
     where = refused.where
-    # A too-big payload is kept cut to the limit; only that (and a card number's length
-    # past it, so none is kept cut in two) is scanned, never megabytes.
-    scanned = payload[: wire.MAX_PAYLOAD + 32]
-    payload = payload[: wire.MAX_PAYLOAD]
-    if contains_card_number(scanned.decode("utf-8", "replace")):
-        payload = b""  # never store a card number, even the one that got this rejected
+    # A too-big payload is kept cut to the limit; only that is scanned, never megabytes,
+    # both as cut and with a card number's length past the cut (so none is kept in part).
+    kept = payload[: wire.MAX_PAYLOAD]
+    if raw_holds_card_number(kept) or raw_holds_card_number(payload[: wire.MAX_PAYLOAD + 32]):
+        kept = b""  # never store a card number, even the one that got this rejected
     batch.writes.insert("rejected", {"store": where.store, "register": where.register,
                                      "id": refused.id, "seq": refused.seq, "kind": where.kind,
                                      "reason": refused.reason, "in_chain": int(in_chain),
-                                     "payload": payload,
+                                     "payload": kept,
                                      "at": batch.now.isoformat()},
                         _IN_CHAIN_WINS if in_chain else _FIRST_WINS)  # fmt: skip
     batch.reject((where.store, where.register), refused.id, refused.reason, in_chain)
@@ -407,8 +406,6 @@ def _no_sale(body: dict[str, Any]) -> ledger.NoSale:
     for name in sorted(expected):
         if not isinstance(body.get(name), str):
             raise Rejection(f"body.{name}: expected a string")
-    try:
-        datetime.fromisoformat(body["at"])
-    except ValueError:
-        raise Rejection("body.at: expected an ISO 8601 time") from None
+    if not wire.is_iso_time(body["at"]):
+        raise Rejection("body.at: expected an ISO 8601 time")
     return ledger.NoSale(body["cashier"], body["manager"], body["reason"], body["at"])

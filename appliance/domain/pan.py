@@ -5,6 +5,11 @@ method, the amount and the terminal's reference. Any free text a cashier can
 type (a card reference, a discount reason, a note) is checked here and refused
 if it holds what looks like a card number: 13 to 19 digits, optionally split by
 spaces or dashes, that pass the Luhn check.
+
+A run of digit groups (digits split by single spaces or dashes) is looked at window by
+window: every span of whole groups holding 13 to 19 digits, so a card number followed by
+a separator and more digits ("4111 1111 1111 1111 7") is still found. A group is never
+cut: a longer unbroken number (a 20-digit reference) is one number, not a card's.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ IDENTIFIER_KEYS = ("id", "prev", "previous_hash")
 """Keys whose values are UUIDs or hex digests the wire checks the shape of, never free
 text: a document's checks pass over them (hex often holds 13 digits in a row)."""
 
-_CANDIDATE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+_RUN = re.compile(r"\d+(?:[ -]\d+)*")  # digit groups split by single spaces or dashes
+_SEPARATOR = re.compile(r"[ -]")
 _TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _RAW_RUN = re.compile(rb"0[0 -]{12,}")  # in bytes whose digits all became 0: fast to search
 _IDENTIFIER_OPENINGS = tuple(  # a key's quote follows { or , (else it is an escaped one)
@@ -35,18 +41,44 @@ def luhn_valid(digits: str) -> bool:
     return checksum % 10 == 0
 
 
+def _holds_card_number(run: str) -> bool:
+    groups = _SEPARATOR.split(run)
+    for first in range(len(groups)):
+        digits = ""
+        for group in groups[first:]:
+            digits += group
+            if len(digits) > 19:
+                break
+            if len(digits) >= 13 and luhn_valid(digits):
+                return True
+    return False
+
+
 def contains_card_number(text: str) -> bool:
-    """True when `text` holds a run of 13-19 digits (spaces or dashes allowed) passing Luhn."""
-    return any(luhn_valid(re.sub(r"[ -]", "", m.group())) for m in _CANDIDATE.finditer(text))
+    """True when `text` holds 13-19 digits (whole groups split by spaces or dashes) that
+    pass Luhn."""
+    return any(_holds_card_number(m.group()) for m in _RUN.finditer(text) if len(m.group()) > 12)
 
 
 def scrub(text: str) -> str:
-    """`text` with anything that looks like a card number replaced (for reasons and logs)."""
+    """`text` with every run of digits holding what looks like a card number replaced (for
+    reasons and logs)."""
 
     def hide(match: re.Match[str]) -> str:
-        return "[card number]" if luhn_valid(re.sub(r"[ -]", "", match.group())) else match.group()
+        return "[card number]" if _holds_card_number(match.group()) else match.group()
 
-    return _CANDIDATE.sub(hide, text)
+    return _RUN.sub(hide, text)
+
+
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def raw_holds_card_number(raw: bytes) -> bool:
+    """True when bytes that may not parse (a refused message, perhaps cut short) hold
+    what looks like a card number as written, or once JSON's `\\u` escapes are read."""
+    text = raw.decode("utf-8", "replace")
+    unescaped = _JSON_ESCAPE.sub(lambda m: chr(int(m[1], 16)), text)
+    return contains_card_number(text) or contains_card_number(unescaped)
 
 
 def card_number_at(value: Any, path: str) -> str | None:

@@ -29,6 +29,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 VERSION = 1
@@ -212,6 +213,28 @@ def _field(
     return value
 
 
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?")
+
+
+def is_iso_time(value: str) -> bool:
+    """True for an ISO 8601 date and time (offset optional), in the extended form only:
+    never free text, and never more than 10 digits in a row for a card number to hide in."""
+    if not _ISO_TIME.fullmatch(value):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:  # a 13th month, a 25th hour
+        return False
+    return True
+
+
+def _time(data: dict[str, Any], name: str, *, empty: bool = False) -> str:
+    value: str = _field(data, name, str)
+    if not (is_iso_time(value) or (empty and value == "")):
+        raise WireError(f"{name}: expected an ISO 8601 time, got {value[:40]!r}")
+    return value
+
+
 def _positive(data: dict[str, Any], name: str) -> int:
     value: int = _field(data, name, int)
     if value < 1:
@@ -264,7 +287,7 @@ def decode_envelope(raw: bytes) -> Envelope:
         register=_field(data, "register", str, ID_PATTERN),
         seq=_positive(data, "seq"),
         prev=_field(data, "prev", str, _HEX64),
-        at=_field(data, "at", str),
+        at=_time(data, "at"),
         body=_field(data, "body", dict),
     )
 
@@ -495,7 +518,7 @@ def decode_beacon(raw: bytes) -> Beacon:
     version: int = _field(data, "version", int)
     if version < 0:
         raise WireError(f"version: must not be negative, got {version}")
-    return Beacon(version, _field(data, "at", str))
+    return Beacon(version, _time(data, "at"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -534,5 +557,8 @@ def decode_status(raw: bytes) -> Status:
         if oldest < 0:
             raise WireError(f"oldest_unsent_s: must not be negative, got {oldest}")
     return Status(
-        _field(data, "state", str, choices=STATUS_STATES), pending, _field(data, "at", str), oldest
+        _field(data, "state", str, choices=STATUS_STATES),
+        pending,
+        _time(data, "at", empty=True),
+        oldest,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -395,6 +396,35 @@ def test_a_card_number_is_never_stored(stocked: Database, till: Till) -> None:
     assert ack is not None and ack.status == "rejected"
     assert "[card number]" in ack.reason and "4111111111111111" not in ack.reason
     assert count(stocked, "rejected", "WHERE payload = ?", (b"",)) == 2
+
+
+def test_a_card_number_is_not_stored_however_a_refused_message_spells_it(
+    stocked: Database, till: Till
+) -> None:
+    consumer = Consumer(stocked)
+    till.register.add_sku("cola")
+    due = till.register.price().total
+    sent = till.sell(tenders=(Tender.card(due, "visa", "auth-77"),))
+    # written with JSON escapes: refused, and its payload not kept
+    escaped = sent.payload.replace(b'"auth-77"', b'"\\u0034111 1111 1111 1111"')
+    ack = consumer.handle(sent.topic, escaped, NOW)
+    assert ack is not None and ack.status == "rejected" and "card number" in ack.reason
+    # in the envelope's time, which must be a time
+    envelope = json.loads(till.sell("gum").payload)
+    timed = json.dumps({**envelope, "at": "4111111111111111"}).encode()
+    ack = consumer.handle(sent.topic, timed, NOW)
+    assert ack is not None and ack.status == "rejected"
+    assert ack.reason == "at: expected an ISO 8601 time, got '[card number]'"
+    # at the end of a too-big payload's kept part, with more digits after it
+    envelope = json.loads(till.sell("gum").payload)
+    note = "x" * (wire.MAX_PAYLOAD - len('{"note": "') - 16) + "4111111111111111" + "7" * 99
+    big = json.dumps({"note": note, **envelope}).encode()
+    assert big[: wire.MAX_PAYLOAD].endswith(b"x4111111111111111")
+    ack = consumer.handle(sent.topic, big, NOW)
+    assert ack is not None and ack.status == "rejected" and "over the" in ack.reason
+    with stocked.transaction() as tx:
+        kept = [bytes(p) for (p,) in tx.all("SELECT payload FROM rejected")]
+    assert kept == [b"", b"", b""]
 
 
 def test_a_garbled_copy_of_a_stored_entry_is_still_a_duplicate(

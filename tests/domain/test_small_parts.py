@@ -85,6 +85,15 @@ def test_limits_by_item_count(rules: StoreRules) -> None:
         ("A1B2C3", False),
         ("0062639000024", False),  # an EAN-13 that fails Luhn
         ("0062639000017", True),  # one that passes: 13 digits can be a card number
+        # a card number among more digit groups: every span of whole groups is tried
+        ("4111111111111111 1", True),
+        ("4111 1111 1111 1111 7", True),
+        ("12 4111-1111-1111-1111", True),
+        ("99 4111111111111111 1 2", True),
+        ("4111 1111 1111 1112 7", False),  # no span of 13-19 digits passes
+        ("41111111111111110", False),  # 17 unbroken digits: one number, no card's
+        ("4111111111111111 12345678901234567890", True),  # the card before a long group
+        ("٤١١١١١١١١١١١١١١١", True),  # Arabic-Indic digits are digits
     ],
 )
 def test_card_numbers_are_recognised(text: str, found: bool) -> None:
@@ -141,6 +150,14 @@ def test_the_raw_first_look(raw: bytes, maybe: bool) -> None:
 def test_scrub_hides_card_numbers_and_keeps_other_digits() -> None:
     text = "ref 4111 1111 1111 1111, order 4111111111111112, barcode 0062639000024"
     assert scrub(text) == "ref [card number], order 4111111111111112, barcode 0062639000024"
+    # the whole run holding one goes, so no part of the card is left beside it
+    assert scrub("at 12 4111111111111111 1 end") == "at [card number] end"
+
+
+@given(st.text("0123456789 -x", max_size=40))
+def test_scrub_leaves_nothing_the_check_would_find(text: str) -> None:
+    assert not contains_card_number(scrub(text))
+    assert (scrub(text) != text) is contains_card_number(text)
 
 
 def test_luhn() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -45,6 +46,8 @@ ids = st.uuids().map(str)
 names = st.from_regex(wire.ID_PATTERN, fullmatch=True)
 hex64 = st.binary(min_size=32, max_size=32).map(bytes.hex)
 texts = st.text(max_size=30)
+zones = st.sampled_from([None, UTC, timezone(timedelta(hours=-5, minutes=-30))])
+times = st.datetimes(timezones=zones).map(datetime.isoformat)
 json_scalars = (
     st.none()
     | st.booleans()
@@ -63,7 +66,7 @@ json_objects = st.dictionaries(
 )
 
 envelopes = st.builds(Envelope, ids, st.sampled_from(wire.KINDS), names, names,
-                      st.integers(1, 2**62), hex64, texts, json_objects)  # fmt: skip
+                      st.integers(1, 2**62), hex64, times, json_objects)  # fmt: skip
 acks = st.sampled_from(wire.ACK_STATUSES).flatmap(
     lambda status: st.builds(
         Ack, ids, st.integers(1, 2**62), st.just(status),
@@ -76,8 +79,9 @@ responses = st.sampled_from(wire.RPC_STATUSES).flatmap(
         RpcResponse, st.just(status), json_objects, texts if status == "ok" else texts.filter(bool)
     )
 )
-beacons = st.builds(Beacon, st.integers(0, 2**62), texts)
-statuses = st.builds(Status, st.sampled_from(wire.STATUS_STATES), st.integers(0, 2**62), texts)
+beacons = st.builds(Beacon, st.integers(0, 2**62), times)
+statuses = st.builds(Status, st.sampled_from(wire.STATUS_STATES), st.integers(0, 2**62),
+                     times | st.just(""))  # fmt: skip
 
 Codec = tuple[Callable[[Any], bytes], Callable[[bytes], Any], st.SearchStrategy[Any]]
 CODECS: dict[str, Codec] = {

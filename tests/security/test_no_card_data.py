@@ -134,13 +134,29 @@ PLANTED = "5105 1051 0510 5100"  # never typed: the self-check's card number
 
 # --- the scanner ----------------------------------------------------------------------------
 
-CANDIDATE = re.compile(rb"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+RUN = re.compile(rb"[0-9]+(?:[ -][0-9]+)*")  # digit groups split by single spaces or dashes
+GROUP = re.compile(rb"[0-9]+")
+ESCAPED = re.compile(rb"\\u00(3[0-9]|2[0d])")  # a digit, space or dash as a JSON escape
 HEX_AROUND = re.compile(rb"[0-9A-Fa-f-]*")
 HEX_ID = re.compile(  # a UUID, or a hex digest (the longest first)
     rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     rb"|[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32}"
 )
 DAY_MS = 86_400_000
+
+
+def card_windows(run: bytes) -> Iterator[tuple[int, int, str]]:
+    """Every span of whole groups of `run` holding 13 to 19 digits that passes Luhn, as
+    (start, end, digits): the same windows the register's check looks at."""
+    groups = [(m.start(), m.end()) for m in GROUP.finditer(run)]
+    for first, (start, _) in enumerate(groups):
+        digits = ""
+        for group_start, end in groups[first:]:
+            digits += run[group_start:end].decode()
+            if len(digits) > 19:
+                break
+            if len(digits) >= 13 and luhn_valid(digits):
+                yield start, end, digits
 
 
 def digits_of(text: str) -> str:
@@ -196,27 +212,34 @@ def _context(data: bytes, start: int, end: int) -> str:
     return data[max(0, start - 40) : end + 40].decode("utf-8", "replace").replace("\n", " ")
 
 
+def _unescaped(match: re.Match[bytes]) -> bytes:
+    return bytes([int(match[1], 16)])
+
+
 def scan(artefacts: dict[str, bytes], typed: Sequence[str], legit: Legit) -> Findings:
     """Both scans over every artefact (name -> raw bytes)."""
     found = Findings(artefacts=len(artefacts), bytes=sum(map(len, artefacts.values())))
     needles = {form.encode() for text in typed for form in (text, digits_of(text))}
-    for name, data in artefacts.items():
+    escapes_read = {f"{name} (JSON escapes read)": ESCAPED.sub(_unescaped, data)
+                    for name, data in artefacts.items() if ESCAPED.search(data)}  # fmt: skip
+    for name, data in {**artefacts, **escapes_read}.items():
         for needle in needles:  # the specific scan: no exclusion at all
             at = data.find(needle)
             if at >= 0:
                 found.leaks.append(f"{name} @{at}: typed {needle.decode()!r}: "
                                    f"{_context(data, at, at + len(needle))}")  # fmt: skip
-        for match in CANDIDATE.finditer(data):  # the generic scan
-            digits = re.sub(rb"[ -]", b"", match.group()).decode()
-            if not luhn_valid(digits):
+        for run in RUN.finditer(data):  # the generic scan
+            if run.end() - run.start() < 13:
                 continue
-            why = legit.why(data, match.start(), match.end(), digits)
-            if why:
-                found.excused[why] += 1
-                found.examples.setdefault(why, f"{name}: {digits}")
-            else:
-                context = _context(data, match.start(), match.end())
-                found.leaks.append(f"{name} @{match.start()}: Luhn {digits}: {context}")
+            for start, end, digits in card_windows(run.group()):
+                start, end = run.start() + start, run.start() + end
+                why = legit.why(data, start, end, digits)
+                if why:
+                    found.excused[why] += 1
+                    found.examples.setdefault(why, f"{name}: {digits}")
+                else:
+                    context = _context(data, start, end)
+                    found.leaks.append(f"{name} @{start}: Luhn {digits}: {context}")
     return found
 
 
@@ -699,6 +722,9 @@ def test_the_scanner_excuses_only_what_it_can_prove() -> None:
         b"x4111111111111111y",
         b"ref 3782 822463 10005.",
         b'"hash": "' + b"ab" * 20 + b"4111111111111111" + b'"',  # hex, but no digest's length
+        b'"note": "4111111111111111 1"',  # a card number, then more digits
+        b'"note": "12 4111-1111-1111-1111"',  # more digits, then a card number
+        b'"note": "\\u0034111 1111 1111 1111"',  # its first digit a JSON escape
     ]
     for data in leaks:
         assert len(scan({"case": data}, (), legit).leaks) == 1, data

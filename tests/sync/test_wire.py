@@ -98,6 +98,13 @@ def _mutated(**changes: object) -> bytes:
         (_mutated(store="../x"), "store: malformed"),
         (_mutated(body=[]), "body: expected dict"),
         (_mutated(extra=1), "extra: unknown field"),
+        # the time is a time, never free text a card number could hide in
+        (_mutated(at="4111111111111111"), "at: expected an ISO 8601 time"),
+        (_mutated(at="20261125T090000"), "at: expected an ISO 8601 time"),  # basic form
+        (_mutated(at="2026-13-25T09:00:00"), "at: expected an ISO 8601 time"),  # 13th month
+        (_mutated(at="2026-11-25"), "at: expected an ISO 8601 time"),  # no time of day
+        (_mutated(at=""), "at: expected an ISO 8601 time, got ''"),
+        (_mutated(at=7), "at: expected str, got int"),
     ],
 )  # fmt: skip
 def test_malformed_envelopes_are_named(raw: bytes, message: str) -> None:
@@ -140,6 +147,12 @@ def test_beacon_and_status() -> None:
         wire.decode_status(wire.canonical({"v": 1, "state": "online", "pending": -1, "at": "x"}))
     with pytest.raises(WireError, match="state: expected one of online, offline"):
         wire.decode_status(wire.canonical({"v": 1, "state": "away", "pending": 1, "at": "x"}))
+    for at in ("2026-11-25T09:00:00.123456+05:30", "2026-11-25 09:00Z", ""):  # "": the will
+        assert wire.decode_status(wire.encode_status(Status("offline", 0, at))).at == at
+    with pytest.raises(WireError, match="at: expected an ISO 8601 time, got '4111"):
+        wire.decode_status(wire.encode_status(Status("online", 0, "4111111111111111")))
+    with pytest.raises(WireError, match="at: expected an ISO 8601 time, got ''"):
+        wire.decode_beacon(wire.encode_beacon(Beacon(1, "")))
     waited = Status("online", 3, "2026-11-25T09:00:00", 95)
     assert wire.decode_status(wire.encode_status(waited)) == waited
     assert b"oldest_unsent_s" not in wire.encode_status(status), "absent when not known"
