@@ -39,9 +39,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import PIL.Image
-from escpos.capabilities import Profile, get_profile_class  # type: ignore[import-untyped]
-from escpos.constants import BARCODE_TYPE_B, QR_ECLEVEL_M  # type: ignore[import-untyped]
-from escpos.printer import Dummy  # type: ignore[import-untyped]
+
+from hw.escpos_cache import capabilities_cached
+
+with capabilities_cached():  # else every start parses escpos's capabilities again
+    from escpos.capabilities import Profile, get_profile_class  # type: ignore[import-untyped]
+    from escpos.constants import BARCODE_TYPE_B, QR_ECLEVEL_M  # type: ignore[import-untyped]
+    from escpos.printer import Dummy  # type: ignore[import-untyped]
 
 from hw.document import (
     PLAIN,
