@@ -17,6 +17,7 @@ SEED, FAULTS = 20261207, 120
 
 
 @pytest.mark.slow
+@pytest.mark.no_cover  # a soak over code the unit tests cover: tracing doubled its time
 def test_a_seeded_chaos_run_loses_and_doubles_nothing(tmp_path: Path) -> None:
     figures = run(Plan(seed=SEED, faults=FAULTS, workdir=tmp_path))
     for line in figures.lines():
