@@ -36,7 +36,10 @@ def test_the_kiosk_opens_everything_prints_after_a_sale_and_closes(config: Confi
         storage = open_storage(config)
         seed(storage, config)
         storage.close()
+        before = set(threading.enumerate())  # another test's threads are not the kiosk's
         kiosk = open_kiosk(replace(config, devices=devices), lambda cb: cb(), connect=False)
+        started = {t.name for t in set(threading.enumerate()) - before}
+        assert started >= {"printer", "ui-worker", "device-worker", "storage"}, started
         try:
             assert isinstance(kiosk.print_queue.printer, EscposPrinter)
             assert kiosk.print_queue.columns == 48, "the TM-T20III's paper, not receipt.width"
@@ -52,5 +55,5 @@ def test_the_kiosk_opens_everything_prints_after_a_sale_and_closes(config: Confi
             assert wait_until(lambda: len(printer.pages) == 1), "printed by the printer thread"
         finally:
             kiosk.close()
-    alive = {t.name for t in threading.enumerate()}
+    alive = {t.name for t in set(threading.enumerate()) - before}
     assert not alive & {"printer", "ui-worker", "device-worker", "storage"}, alive
