@@ -226,10 +226,10 @@ def _taken_as_is(hint: Any) -> type | None:
 def _record_decoder(cls: Any) -> Decoder:
     hints = typing.get_type_hints(cls)
     fields = tuple(
-        (f.name, _decoder(hints[f.name]), _taken_as_is(hints[f.name]))
+        (f.name, _decoder(hints[f.name]), _taken_as_is(hints[f.name]), hints[f.name] is Money)
         for f in dataclasses.fields(cls)
     )
-    known = frozenset(name for name, _, _ in fields)
+    known = frozenset(name for name, *_ in fields)
 
     def record(data: Any, currency: str, path: str) -> Any:
         if not isinstance(data, dict):
@@ -237,13 +237,15 @@ def _record_decoder(cls: Any) -> Decoder:
         if not known.issuperset(data):
             raise EncodingError(f"{path}: unknown field {sorted(set(data) - known)[0]!r}")
         values = {}
-        for name, decode, exact in fields:
+        for name, decode, exact, money in fields:
             try:
                 value = data[name]
             except KeyError:
                 raise EncodingError(f"{path}.{name}: missing") from None
-            if type(value) is exact:  # the hot path: no call, no path built
+            if type(value) is exact:  # the hot paths: no call, no path built
                 values[name] = value
+            elif money and type(value) is int:
+                values[name] = Money(value, currency)
             else:
                 values[name] = decode(value, currency, f"{path}.{name}")
         try:
