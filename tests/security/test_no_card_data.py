@@ -61,10 +61,11 @@ What is scanned
 - the MQTT traffic: a subscriber on `#` keeps the topic, payload, correlation data and
   response topic of every message (retained ones too).
 
-Two scans. The specific one looks for each card number typed (as typed and as bare
-digits) anywhere, with no exclusion at all. The generic one finds every run of 13-19
-digits (single spaces or dashes allowed: `appliance.domain.pan`'s rule) that passes
-Luhn, and excuses a hit only for a reason the test can prove:
+Two scans (`card_scanner.py`, with its own self-test). The specific one looks for each
+card number typed (as typed and as bare digits) anywhere, with no exclusion at all. The
+generic one finds every span of whole digit groups (split by single spaces or dashes:
+`appliance.domain.pan`'s rule) holding 13-19 digits that passes Luhn, also with JSON's
+`\\u` escapes of digits read, and excuses a hit only for a reason the test can prove:
 
 - a barcode of the catalogue the test loaded (EAN-13 has its own check digit, so about
   one in ten also passes Luhn: 4 of the demo catalogue's do);
@@ -81,20 +82,13 @@ cannot pass.
 from __future__ import annotations
 
 import json
-import logging
-import re
 import shutil
 import sqlite3
-import threading
 import time
-from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as paho_client
-import psycopg
 import pytest
 
 from appliance.bootstrap import new_sale_id, open_storage, start_sync
@@ -102,7 +96,6 @@ from appliance.config import Config
 from appliance.domain.cart import Cart
 from appliance.domain.pan import contains_card_number, luhn_valid
 from appliance.register import CARD_AS_ACCOUNT, CARD_SCANNED, Register
-from appliance.settings import load_store_file
 from appliance.store import local
 from appliance.store.executor import StorageThread
 from appliance.store.lmdb_env import Storage
@@ -114,11 +107,12 @@ from appliance.ui.viewmodels.session import Session
 from backoffice import ledger
 from backoffice.db import Database
 from devstack import Mosquitto, Postgres
-from devstack.mqtt import MqttProbe
 from tests.backoffice.conftest import db_url, pg_template  # noqa: F401  (shared fixtures)
 from tests.devstack.conftest import postgres  # noqa: F401  (shared fixture)
 from tests.faults.shop import office, shop_config, stock, wait_for
-from tests.store.conftest import CASHIER_PIN, DEMO_CATALOG, MANAGER_PIN, FakeClock, seed
+from tests.security.artefacts import WireCapture, database_files, dump_database, files_under
+from tests.security.card_scanner import digits_of, legit_values, scan
+from tests.store.conftest import CASHIER_PIN, MANAGER_PIN, FakeClock, seed
 from tests.ui.conftest import FakeDrawer, FakeLabelPrinter, FakePrintQueue, FakeScale
 
 # --- the card numbers typed -----------------------------------------------------------------
@@ -131,241 +125,6 @@ MASTERCARD_IN_TEXT = "card 5555555555554444 declined"
 NINETEEN = "6011 0000 0000 0000 001"  # 19 digits
 TYPED = (VISA_SPACED, VISA_DASHED, VISA_13, AMEX, MASTERCARD_IN_TEXT, NINETEEN)
 PLANTED = "5105 1051 0510 5100"  # never typed: the self-check's card number
-
-# --- the scanner ----------------------------------------------------------------------------
-
-RUN = re.compile(rb"[0-9]+(?:[ -][0-9]+)*")  # digit groups split by single spaces or dashes
-GROUP = re.compile(rb"[0-9]+")
-ESCAPED = re.compile(rb"\\u00(3[0-9]|2[0d])")  # a digit, space or dash as a JSON escape
-HEX_AROUND = re.compile(rb"[0-9A-Fa-f-]*")
-HEX_ID = re.compile(  # a UUID, or a hex digest (the longest first)
-    rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-    rb"|[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32}"
-)
-DAY_MS = 86_400_000
-
-
-def card_windows(run: bytes) -> Iterator[tuple[int, int, str]]:
-    """Every span of whole groups of `run` holding 13 to 19 digits that passes Luhn, as
-    (start, end, digits): the same windows the register's check looks at."""
-    groups = [(m.start(), m.end()) for m in GROUP.finditer(run)]
-    for first, (start, _) in enumerate(groups):
-        digits = ""
-        for group_start, end in groups[first:]:
-            digits += run[group_start:end].decode()
-            if len(digits) > 19:
-                break
-            if len(digits) >= 13 and luhn_valid(digits):
-                yield start, end, digits
-
-
-def digits_of(text: str) -> str:
-    """The card number in a typed text: its longest run of digits, spaces and dashes."""
-    runs = re.findall(r"\d[\d -]*\d", text)
-    return re.sub(r"[ -]", "", max(runs, key=len))
-
-
-@dataclass(frozen=True)
-class Legit:
-    """What a Luhn-passing run may provably be, other than a card number."""
-
-    barcodes: frozenset[str]
-    first_ms: int
-    last_ms: int
-
-    def why(self, data: bytes, start: int, end: int, digits: str) -> str:
-        """The reason this run is not a card number, or "" when there is none."""
-        if digits in self.barcodes:
-            return "a catalogue barcode"
-        if start >= 2 and data[start - 1 : start] == b"." and data[start - 2 : start - 1].isdigit():
-            return "the fraction of a decimal number"
-        left = HEX_AROUND.match(data[max(0, start - 64) : start][::-1])
-        right = HEX_AROUND.match(data, end)
-        assert left is not None and right is not None
-        token_start = start - len(left.group())
-        # a whole UUID or digest overlapping the run: its digits, perhaps with those of
-        # the value stored next to it (SQLite's records put columns side by side)
-        for hex_id in HEX_ID.finditer(data[token_start : right.end()]):
-            if token_start + hex_id.start() < end and token_start + hex_id.end() > start:
-                return "part of a UUID or hex digest"
-        if len(digits) == 13 and self.first_ms - DAY_MS <= int(digits) <= self.last_ms + DAY_MS:
-            return "an epoch-millisecond time of this run"
-        return ""
-
-
-@dataclass
-class Findings:
-    """What the scans found over a set of artefacts."""
-
-    artefacts: int = 0
-    bytes: int = 0
-    leaks: list[str] = field(default_factory=list)
-    excused: Counter[str] = field(default_factory=Counter)
-    examples: dict[str, str] = field(default_factory=dict)
-
-    def summary(self) -> str:
-        excused = ", ".join(f"{why}: {n}" for why, n in sorted(self.excused.items())) or "none"
-        return f"{self.artefacts} artefacts, {self.bytes} bytes; excused {excused}"
-
-
-def _context(data: bytes, start: int, end: int) -> str:
-    return data[max(0, start - 40) : end + 40].decode("utf-8", "replace").replace("\n", " ")
-
-
-def _unescaped(match: re.Match[bytes]) -> bytes:
-    return bytes([int(match[1], 16)])
-
-
-def scan(artefacts: dict[str, bytes], typed: Sequence[str], legit: Legit) -> Findings:
-    """Both scans over every artefact (name -> raw bytes)."""
-    found = Findings(artefacts=len(artefacts), bytes=sum(map(len, artefacts.values())))
-    needles = {form.encode() for text in typed for form in (text, digits_of(text))}
-    escapes_read = {f"{name} (JSON escapes read)": ESCAPED.sub(_unescaped, data)
-                    for name, data in artefacts.items() if ESCAPED.search(data)}  # fmt: skip
-    for name, data in {**artefacts, **escapes_read}.items():
-        for needle in needles:  # the specific scan: no exclusion at all
-            at = data.find(needle)
-            if at >= 0:
-                found.leaks.append(f"{name} @{at}: typed {needle.decode()!r}: "
-                                   f"{_context(data, at, at + len(needle))}")  # fmt: skip
-        for run in RUN.finditer(data):  # the generic scan
-            if run.end() - run.start() < 13:
-                continue
-            for start, end, digits in card_windows(run.group()):
-                start, end = run.start() + start, run.start() + end
-                why = legit.why(data, start, end, digits)
-                if why:
-                    found.excused[why] += 1
-                    found.examples.setdefault(why, f"{name}: {digits}")
-                else:
-                    context = _context(data, start, end)
-                    found.leaks.append(f"{name} @{start}: Luhn {digits}: {context}")
-    return found
-
-
-def legit_values(config: Config, first_ms: int) -> Legit:
-    catalog = load_store_file(DEMO_CATALOG, config).catalog
-    return Legit(frozenset(catalog.barcodes), first_ms, int(time.time() * 1000))
-
-
-# --- what is captured -------------------------------------------------------------------------
-
-
-class _LoggingClient(paho_client.Client):
-    """Every paho client of the test logs its packets (paho logs nothing unless asked)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.enable_logger(logging.getLogger("paho"))
-
-
-@pytest.fixture
-def debug_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Everything logged in this process at DEBUG, paho's packet log too, into a file."""
-    path = tmp_path / "python-debug.log"
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setLevel(logging.DEBUG)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s "
-                                           "%(name)s: %(message)s"))  # fmt: skip
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    monkeypatch.setattr(paho_client, "Client", _LoggingClient)
-    try:
-        yield path
-    finally:
-        root.removeHandler(handler)
-        handler.close()
-        root.setLevel(level)
-
-
-class WireCapture:
-    """A subscriber on `#`: the raw bytes of every message that crosses the broker."""
-
-    def __init__(self, broker: Mosquitto) -> None:
-        self.messages: list[tuple[str, bytes]] = []
-        self._lock = threading.Lock()
-        self.probe = MqttProbe(broker.host, broker.port, client_id="capture-all").start()
-        self.probe.client.on_message = self._on_message
-        self.probe.subscribe("#")
-
-    def _on_message(self, client: object, userdata: object, message: Any) -> None:
-        props = message.properties
-        correlation = bytes(getattr(props, "CorrelationData", b"") or b"")
-        response = str(getattr(props, "ResponseTopic", "") or "").encode()
-        raw = b"\n".join((message.topic.encode(), bytes(message.payload), correlation, response))
-        with self._lock:
-            self.messages.append((message.topic, raw))
-
-    def artefacts(self) -> dict[str, bytes]:
-        with self._lock:
-            return {f"mqtt #{i} {topic}": raw for i, (topic, raw) in enumerate(self.messages)}
-
-    def close(self) -> None:
-        self.probe.close()
-
-
-def dump_database(url: str) -> bytes:
-    """Every column of every table, as text (bytes decoded), one line per value."""
-    lines: list[str] = []
-    if url.startswith("sqlite:///"):
-        conn: Any = sqlite3.connect(url[len("sqlite:///") :])
-        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-    else:
-        conn = psycopg.connect(url, autocommit=True)
-        names = [r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables "
-                                            "WHERE table_schema = 'public'")]  # fmt: skip
-    try:
-        for table in sorted(names):
-            cursor = conn.execute(f'SELECT * FROM "{table}"')
-            columns = [d[0] for d in cursor.description]
-            for row in cursor.fetchall():
-                for column, value in zip(columns, row, strict=True):
-                    if isinstance(value, memoryview | bytes):
-                        value = bytes(value).decode("utf-8", "replace")
-                    lines.append(f"{table}.{column}: {value}")
-    finally:
-        conn.close()
-    return "\n".join(lines).encode()
-
-
-def files_under(directory: Path, prefix: str) -> dict[str, bytes]:
-    return {f"{prefix}/{p.relative_to(directory)}": p.read_bytes()
-            for p in sorted(directory.rglob("*")) if p.is_file()}  # fmt: skip
-
-
-PG_RELATIONS = """
-SELECT pg_relation_filepath(c.oid) FROM pg_class c
-WHERE c.relnamespace = 'public'::regnamespace
-   OR c.oid IN (SELECT reltoastrelid FROM pg_class WHERE relnamespace = 'public'::regnamespace)
-   OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN
-                (SELECT reltoastrelid FROM pg_class WHERE relnamespace = 'public'::regnamespace))
-"""
-"""The back office's tables, their indexes and their TOAST tables and indexes: not the
-system catalogues, which hold PostgreSQL's own node trees (`[ 64 0 0 0 ... ]`)."""
-
-
-def database_files(url: str, server: Postgres | None) -> dict[str, bytes]:
-    """The database's own files: the SQLite file (+ -wal, -shm), or the files of the back
-    office's relations on PostgreSQL after a CHECKPOINT."""
-    if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///") :])
-        found = [path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))]
-        return {f"sqlite/{p.name}": p.read_bytes() for p in found if p.exists()}
-    assert server is not None
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CHECKPOINT")
-        paths = [r[0] for r in conn.execute(PG_RELATIONS) if r[0] is not None]
-    out: dict[str, bytes] = {}
-    for relative in paths:  # a relation's file, its segments (.1) and its maps (_fsm, _vm)
-        path = server.data_dir / relative
-        for p in sorted(path.parent.glob(path.name + "*")):
-            if p.name == path.name or p.name[len(path.name)] in "._":
-                out[f"postgres/{relative}{p.name[len(path.name) :]}"] = p.read_bytes()
-    assert out, "no relation files found"
-    return out
-
 
 # --- the register and its screens -------------------------------------------------------------
 
@@ -686,45 +445,3 @@ def plant(
     envelope["body"]["tenders"][0]["reference"] = PLANTED
     out[f"planted {topic}"] = b"\n".join([head, json.dumps(envelope).encode(), *rest])
     return out
-
-
-def _luhn_from(first: int) -> str:
-    """`first` with the last digit that makes it pass Luhn."""
-    tens = first - first % 10
-    return next(str(n) for n in range(tens, tens + 10) if luhn_valid(str(n)))
-
-
-def test_the_scanner_excuses_only_what_it_can_prove() -> None:
-    now_ms = int(time.time() * 1000)
-    legit = Legit(frozenset({"0067000000041"}), now_ms, now_ms)
-    uuid_digits = _luhn_from(1234567890172348567)  # 8-4-4-3 digits of a UUID, then hex
-    uuid = f"{uuid_digits[:8]}-{uuid_digits[8:12]}-{uuid_digits[12:16]}-{uuid_digits[16:]}a-"
-    cases = {
-        b'{"barcode": "0067000000041"}': "a catalogue barcode",
-        b'"duration_s": 0.4111111111111111': "the fraction of a decimal number",
-        f'"id": "{uuid}0123456789ab"'.encode(): "part of a UUID or hex digest",
-        b'"hash": "' + b"ab" * 16 + b"4111111111111111" + b"cd" * 8 + b'"': (
-            "part of a UUID or hex digest"
-        ),
-        # a SQLite record: an entry's hash chain digest, then the time stored beside it
-        b"abcdefabcdefabcd89f48e1267c8dc28718df65e7f584148b79185ff660349622026-11-25T09:00:00": (
-            "part of a UUID or hex digest"
-        ),
-        _luhn_from(now_ms - 3_600_000).encode(): "an epoch-millisecond time of this run",
-    }
-    for data, why in cases.items():
-        found = scan({"case": data}, (), legit)
-        assert not found.leaks and dict(found.excused) == {why: 1}, (data, found)
-    leaks = [
-        b'{"barcode": "0067000000058"}',  # passes Luhn, but not a barcode of this catalogue
-        b'"reason": "4111-1111-1111-1111"',  # dashes, but not a UUID's shape
-        b"total 4222222222222",  # 13 digits, but no time of this run (the year 2103)
-        b"x4111111111111111y",
-        b"ref 3782 822463 10005.",
-        b'"hash": "' + b"ab" * 20 + b"4111111111111111" + b'"',  # hex, but no digest's length
-        b'"note": "4111111111111111 1"',  # a card number, then more digits
-        b'"note": "12 4111-1111-1111-1111"',  # more digits, then a card number
-        b'"note": "\\u0034111 1111 1111 1111"',  # its first digit a JSON escape
-    ]
-    for data in leaks:
-        assert len(scan({"case": data}, (), legit).leaks) == 1, data
