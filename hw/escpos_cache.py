@@ -38,9 +38,15 @@ PICKLE_DIR = "ESCPOS_CAPABILITIES_PICKLE_DIR"
 CAPABILITIES_FILE = "ESCPOS_CAPABILITIES_FILE"
 
 
-def cache_dir() -> Path:
-    """The user's cache directory for it (XDG), e.g. /home/register/.cache/appliance/escpos."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+def cache_dir() -> Path | None:
+    """The user's cache directory for it (XDG), e.g. /home/register/.cache/appliance/escpos;
+    None for a user with no home directory."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no HOME and no passwd entry
+            return None
     return Path(base) / "appliance" / "escpos"
 
 
@@ -99,7 +105,7 @@ def prepare(directory: Path) -> bool:
 def capabilities_cached(directory: Path | None = None) -> Iterator[None]:
     """Import python-escpos inside this: it loads its capabilities from the cache."""
     directory = directory or cache_dir()
-    if PICKLE_DIR in os.environ or not prepare(directory):
+    if PICKLE_DIR in os.environ or directory is None or not prepare(directory):
         yield  # the operator chose a directory, or there is none to use: escpos decides
         return
     os.environ[PICKLE_DIR] = str(directory)  # for this import only: children decide anew

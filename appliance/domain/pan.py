@@ -42,6 +42,7 @@ def luhn_valid(digits: str) -> bool:
 
 
 def _holds_card_number(run: str) -> bool:
+    """Whether a span of whole groups of `run` holds 13-19 digits that pass Luhn."""
     groups = _SEPARATOR.split(run)
     for first in range(len(groups)):
         digits = ""

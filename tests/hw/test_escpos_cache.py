@@ -87,3 +87,15 @@ def test_an_operators_choice_of_directory_stands(
     with escpos_cache.capabilities_cached(tmp_path / "ours"):
         assert os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] == str(tmp_path / "chosen")
     assert not (tmp_path / "ours").exists()
+
+
+def test_a_user_with_no_home_is_left_to_escpos(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", no_home)
+    assert escpos_cache.cache_dir() is None
+    with escpos_cache.capabilities_cached():
+        assert "ESCPOS_CAPABILITIES_PICKLE_DIR" not in os.environ
