@@ -47,6 +47,31 @@ def card_windows(run: bytes) -> Iterator[tuple[int, int, str]]:
                 yield start, end, digits
 
 
+UUID_GROUPS = (8, 4, 4, 4, 12)
+
+
+def _uuid_cut_short(token: bytes) -> bool:
+    """Whether hex-and-dash `token` is a UUID with its start or end cut off, as LMDB's
+    freed pages keep them (old data partly written over): its dash groups are those of a
+    UUID, only the first and last may be shorter, and a whole first group of 8 or last
+    group of 12 anchors it. A card number's 4-4-4-4 or 4-6-5 never fits."""
+    lengths = [len(group) for group in token.strip(b"-").split(b"-")]
+    for at in range(len(UUID_GROUPS) - len(lengths) + 1):
+        shape = UUID_GROUPS[at : at + len(lengths)]
+        anchored = (at == 0 and lengths[0] == 8) or (
+            at + len(lengths) == len(UUID_GROUPS) and lengths[-1] == 12
+        )
+        if (
+            len(lengths) >= 2
+            and anchored
+            and list(shape[1:-1]) == lengths[1:-1]
+            and lengths[0] <= shape[0]
+            and lengths[-1] <= shape[-1]
+        ):
+            return True
+    return False
+
+
 def digits_of(text: str) -> str:
     """The card number in a typed text: its longest run of digits, spaces and dashes."""
     runs = re.findall(r"\d[\d -]*\d", text)
@@ -76,6 +101,8 @@ class Legit:
         for hex_id in HEX_ID.finditer(data[token_start : right.end()]):
             if token_start + hex_id.start() < end and token_start + hex_id.end() > start:
                 return "part of a UUID or hex digest"
+        if _uuid_cut_short(data[token_start : right.end()]):
+            return "part of a UUID cut short (a stale LMDB page)"
         if len(digits) == 13 and self.first_ms - DAY_MS <= int(digits) <= self.last_ms + DAY_MS:
             return "an epoch-millisecond time of this run"
         return ""

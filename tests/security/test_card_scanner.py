@@ -31,6 +31,14 @@ def test_the_scanner_excuses_only_what_it_can_prove() -> None:
             "part of a UUID or hex digest"
         ),
         _luhn_from(now_ms - 3_600_000).encode(): "an epoch-millisecond time of this run",
+        # a stale LMDB page: a sale id cut short by newer data written over its end
+        b'"id":"01a25063-2099-7086-92eb-1d14d0f64\x00\x00\x0es1/r1/': (
+            "part of a UUID cut short (a stale LMDB page)"
+        ),
+        # ... or by newer data written over its start
+        b"\x0025063-2099-7086-92eb-1d14d0f64a1b\x00": (
+            "part of a UUID cut short (a stale LMDB page)"
+        ),
     }
     for data, why in cases.items():
         found = scan({"case": data}, (), legit)
@@ -38,6 +46,8 @@ def test_the_scanner_excuses_only_what_it_can_prove() -> None:
     leaks = [
         b'{"barcode": "0067000000058"}',  # passes Luhn, but not a barcode of this catalogue
         b'"reason": "4111-1111-1111-1111"',  # dashes, but not a UUID's shape
+        b"ab4111-1111-1111-1111cd",  # hex around it, but 4-4-4-4 is no cut UUID
+        b"6011-0000-0000-0000-001",  # 19 digits, 4-4-4-4-3
         b"total 4222222222222",  # 13 digits, but no time of this run (the year 2103)
         b"x4111111111111111y",
         b"ref 3782 822463 10005.",

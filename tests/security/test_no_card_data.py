@@ -70,7 +70,9 @@ generic one finds every span of whole digit groups (split by single spaces or da
 - a barcode of the catalogue the test loaded (EAN-13 has its own check digit, so about
   one in ten also passes Luhn: 4 of the demo catalogue's do);
 - the fraction of a decimal number (`0.` then digits: a float such as a duration);
-- a part of a UUID or a hex digest (the ids and the hash chain the system makes);
+- a part of a UUID or a hex digest (the ids and the hash chain the system makes), or
+  of a UUID cut short at either end (LMDB's freed pages keep old data partly written
+  over), by the dash groups of a UUID: a card's 4-4-4-4 never fits;
 - a 13-digit epoch-millisecond time within a day of the run.
 
 Anything else fails the test. A self-check plants a card number never typed into
