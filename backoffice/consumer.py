@@ -97,7 +97,7 @@ def _queue_rejection(batch: Batch, refused: _Refused, payload: bytes, *, in_chai
     # A too-big payload is kept cut to the limit; only that is scanned, never megabytes,
     # both as cut and with a card number's length past the cut (so none is kept in part).
     kept = payload[: wire.MAX_PAYLOAD]
-    if raw_holds_card_number(kept) or raw_holds_card_number(payload[: wire.MAX_PAYLOAD + 32]):
+    if any(map(raw_holds_card_number, {kept, payload[: wire.MAX_PAYLOAD + 32]})):  # once if equal
         kept = b""  # never store a card number, even the one that got this rejected
     batch.writes.insert("rejected", {"store": where.store, "register": where.register,
                                      "id": refused.id, "seq": refused.seq, "kind": where.kind,
