@@ -8,7 +8,12 @@ of one):
    the topic's store/register/kind are the payload's (a register writes only as itself);
    decode and check the body by kind (a sale must agree with its envelope). None of this
    needs the database, so it costs no lock time.
-2. In ONE transaction for the batch (`batch.Batch`): lock the watermark row of every
+2. Still before it, in a short read-only transaction: the store's rules and which of the
+   batch's sales are already stored; every other sale is re-derived there and then, so
+   the costliest check holds no lock, and two consumers re-derive side by side. The
+   judgement carries the catalogue version it used; step 3 keeps it only if the store's
+   version is unchanged inside the write transaction, and judges again if not.
+3. In ONE transaction for the batch (`batch.Batch`): lock the watermark row of every
    register in it, in sorted order (so two consumers never decide about one register at
    once, and never deadlock), then read what is known of the batch's ids. Per message, in
    arrival order: already stored -> "duplicate", nothing written. Already rejected for
@@ -16,11 +21,11 @@ of one):
    id, and every redelivery hears it. A sale is re-derived with the back office's own
    rules for the store: an offline sale is accepted with its drift recorded beside it; an
    online sale must not drift.
-3. Accepted: the entry (its exact bytes) goes into `entries` keyed by id, its effects
+4. Accepted: the entry (its exact bytes) goes into `entries` keyed by id, its effects
    into the ledgers (`ledger.py`). Rejected: it goes into `rejected` with its reason,
    keyed by (store, register, id), and NOT into `entries`. Either way the watermark
    moves. Writes are queued and sent grouped by statement at the end.
-4. Commit, then return the acks for the caller to publish.
+5. Commit, then return the acks for the caller to publish.
 
 A body holding what looks like a card number in any free-text field is rejected, and
 no rejected payload that holds one is kept: card numbers are never stored.
@@ -126,12 +131,22 @@ class _Verdict:
 
 
 @dataclass(frozen=True, slots=True)
+class _Judged:
+    """A sale re-derived before the transaction, with the catalogue version it used
+    (None: the store was unknown); `outcome` is the verdict or the reason it is refused."""
+
+    version: int | None
+    outcome: _Verdict | str
+
+
+@dataclass(frozen=True, slots=True)
 class _Item:
     """One message, checked as far as it can be without the database.
 
     `outside` is why it cannot be one of the register's own entries (malformed, or its
     identity disagrees with its topic); `rejection` why its body is refused; `body` is
-    a sale still to be re-derived, or what to write.
+    a sale still to be re-derived, or what to write; `judged` a sale's re-derivation
+    done before the transaction.
     """
 
     where: Topic
@@ -142,6 +157,7 @@ class _Item:
     outside: str | None = None
     rejection: str | None = None
     body: Sale | _Verdict | None = None
+    judged: _Judged | None = None
 
 
 def _drift_text(drift: Drift) -> str:
@@ -222,7 +238,7 @@ class Consumer:
         """
         items = [self._prepare(topic, payload) for topic, payload in messages]
         try:
-            return self._store(items, now)
+            return self._store(self._judge_ahead(items), now)
         except DatabaseUnavailable:
             raise
         except Exception:
@@ -291,6 +307,32 @@ class Consumer:
         except (EncodingError, DomainError) as exc:
             raise Rejection(str(exc)) from None
 
+    def _judge_ahead(self, items: list[_Item | None]) -> list[_Item | None]:
+        """Re-derive the batch's sales not stored yet, outside the write transaction."""
+        sales = {item.id: item.body for item in items
+                 if item is not None and isinstance(item.body, Sale) and item.outside is None
+                 and item.rejection is None}  # fmt: skip
+        if not sales:
+            return items
+        with self.db.transaction(readonly=True) as tx:
+            marks = ", ".join("?" for _ in sales)
+            stored = {i for (i,) in tx.all(f"SELECT id FROM entries WHERE id IN ({marks})",
+                                           sorted(sales))}  # fmt: skip
+            found = {store: self.rules.get(tx, store)
+                     for store in sorted({sale.store for sale in sales.values()})}  # fmt: skip
+        judged: dict[str, _Judged] = {}
+        for entry_id, sale in sales.items():
+            if entry_id in stored:
+                continue  # a duplicate: nothing to judge
+            rules = found[sale.store]
+            version = None if rules is None else rules[0].version
+            try:
+                judged[entry_id] = _Judged(version, _judge_sale(sale, rules))
+            except Rejection as exc:
+                judged[entry_id] = _Judged(version, str(exc))
+        return [item if item is None or item.id not in judged or item.body is not sales[item.id]
+                else replace(item, judged=judged[item.id]) for item in items]  # fmt: skip
+
     # --- in the transaction ------------------------------------------------------------------
 
     def _store(self, items: list[_Item | None], now: datetime) -> list[Ack | None]:
@@ -351,7 +393,12 @@ class Consumer:
         store = item.body.store
         if store not in rules:
             rules[store] = self.rules.get(tx, store)
-        return _judge_sale(item.body, rules[store])
+        found, judged = rules[store], item.judged
+        if judged is None or judged.version != (None if found is None else found[0].version):
+            return _judge_sale(item.body, found)  # not judged ahead, or the catalogue moved
+        if isinstance(judged.outcome, str):
+            raise Rejection(judged.outcome)
+        return judged.outcome
 
 
 def _decode_sale(envelope: Envelope) -> Sale:

@@ -6,6 +6,7 @@ import json
 import threading
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from appliance.domain.cart import WeightSource
 from appliance.domain.tender import Tender, TenderKind
 from appliance.domain.timeclock import ClockAction
 from appliance.sync import wire
+from backoffice import consumer as consumer_module
 from backoffice import ledger
 from backoffice.consumer import Consumer
 from backoffice.db import Database
@@ -189,6 +191,41 @@ def test_online_sale_that_drifted_is_rejected_naming_the_drift(
     assert ack.reason.startswith("online sale drifted from the back office's rules: ")
     assert "lines[1].unit_price: register 299, back office 349" in ack.reason
     assert count(stocked, "sales") == 0 and count(stocked, "sale_drift") == 0
+
+
+def test_a_sale_judged_ahead_is_judged_again_when_the_catalogue_moves_before_the_commit(
+    stocked: Database, till: Till, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The re-derivation done before the write transaction stands only for the catalogue
+    version it used: a price change committed in between is the one the sale meets."""
+    till.online = True
+    sent = till.sell("lighter")
+    consumer = Consumer(stocked)
+    ahead = consumer._judge_ahead
+
+    def then_reprice(items: list[Any]) -> list[Any]:
+        judged = ahead(items)
+        assert judged[0].judged.version == 1 and not isinstance(judged[0].judged.outcome, str)
+        reprice(tmp_path, stocked, till, "lighter", 349)  # version 2, before the commit
+        return judged
+
+    monkeypatch.setattr(consumer, "_judge_ahead", then_reprice)
+    ack = consumer.handle(sent.topic, sent.payload, NOW)
+    assert ack is not None and ack.status == "rejected"
+    assert "lines[1].unit_price: register 299, back office 349" in ack.reason
+    assert count(stocked, "sales") == 0
+
+
+def test_a_duplicate_is_not_re_derived(
+    stocked: Database, till: Till, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = till.sell("lighter", "cola")
+    consumer = Consumer(stocked)
+    assert (ack := consumer.handle(sent.topic, sent.payload, NOW)) and ack.status == "accepted"
+    calls = []
+    monkeypatch.setattr(consumer_module, "rederive", lambda *a: calls.append(a))
+    again = consumer.handle(sent.topic, sent.payload, NOW)
+    assert again is not None and again.status == "duplicate" and calls == []
 
 
 def test_online_sale_without_drift_is_accepted(stocked: Database, till: Till) -> None:
