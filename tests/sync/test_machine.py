@@ -405,7 +405,8 @@ def test_balances_are_refreshed_on_each_connection_and_periodically() -> None:
     world.advance(299.0)
     assert not world.refresh_asked
     world.advance(2.0)
-    assert world.refresh_asked, "every refresh_every seconds while online"
+    # the simulated clock crossed refresh_every (300 s): the machine's own timer fired
+    assert world.refresh_asked, "the periodic refresh timer asks again while online"
     world.refresh_asked = False
     world.feed(m.Refreshed(True, world.now))
     world.drop()
