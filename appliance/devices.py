@@ -23,7 +23,7 @@ from hw.drivers.hid_scale import open_hid_scale
 from hw.drivers.network_label_printer import NetworkLabelPrinter
 from hw.drivers.serial_scale import SerialScale
 from hw.drivers.serial_scanner import SerialScanner
-from hw.escpos_render import Paper
+from hw.paper import Paper
 from hw.ports import (
     CashDrawer,
     DeviceError,

@@ -42,7 +42,7 @@ from backoffice.web.server import WebServer
 from devstack.mosquitto import Mosquitto
 from devstack.ports import free_port, port_accepts
 from devstack.xvfb import Xvfb
-from hw.escpos_render import Paper
+from hw.paper import Paper
 from hw.profiles import ProfileIndex
 from hw.protocols.scale import WeightUnit
 from hw.sim.printer import EscposPrinterSimulator

@@ -62,6 +62,7 @@ from hw.document import (
     Rule,
     Style,
 )
+from hw.paper import PAPER_80MM, Paper, paper_dots
 
 CODE_PAGE = "CP858"
 """python-escpos's name of the code page every job selects (`ESC t 19`)."""
@@ -74,22 +75,6 @@ _CODE128_QUIET_AND_FRAME = 55  # 11 x (start + check) + 13 stop + 2 x 10 quiet z
 
 class RenderError(ValueError):
     """A document that cannot be printed as given; the message names the element."""
-
-
-@dataclass(frozen=True)
-class Paper:
-    """The paper a printer takes: characters per line (font A) and printable dots."""
-
-    columns: int = 42
-    dots: int = 576
-
-
-PAPER_80MM = Paper(42, 576)
-"""80 mm roll, 42 columns of font A (TM-T88 style at 576 dots)."""
-PAPER_80MM_48 = Paper(48, 576)
-"""80 mm roll on printers that fit 48 columns (TM-T20 and most 203 dpi models)."""
-PAPER_58MM = Paper(32, 384)
-"""58 mm roll, 32 columns."""
 
 
 class _Escpos(Protocol):
@@ -316,11 +301,6 @@ def _feed_count(feed: Feed) -> int:
     if not 0 <= feed.lines <= 255:
         raise RenderError(f"Feed of {feed.lines} lines is outside 0..255")
     return feed.lines
-
-
-def paper_dots(width: int) -> int:
-    """Printable dots of the usual paper `width` characters wide (58 mm: 384, else 576)."""
-    return PAPER_58MM.dots if width <= PAPER_58MM.columns else PAPER_80MM.dots
 
 
 def render_text(document: PrintDocument, width: int, dots: int | None = None) -> str:

@@ -25,8 +25,9 @@ from appliance.domain.tender import Tender
 from appliance.printing import receipt_document
 from appliance.register import Register
 from appliance.store.executor import StorageThread
-from hw.escpos_render import PAPER_80MM, render_escpos
+from hw.escpos_render import render_escpos
 from hw.escpos_render import render_text as paper_text
+from hw.paper import PAPER_80MM
 from hw.protocols.escpos_events import PrintedLine
 from hw.protocols.escpos_parse import EscposInterpreter
 from tests.store.conftest import CASHIER_PIN, FakeClock, seed, write_config

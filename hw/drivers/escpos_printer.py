@@ -43,7 +43,8 @@ from hw.drivers.transports import (
     socket_address,
 )
 from hw.drivers.usb_transport import UsbBus, UsbTransport
-from hw.escpos_render import PAPER_80MM, Paper, render_escpos
+from hw.escpos_render import render_escpos
+from hw.paper import PAPER_80MM, Paper
 from hw.ports import DeviceError, DeviceInfo, DeviceKind, DeviceOffline, KickResult, PrinterStatus
 from hw.protocols.escpos_status import (
     EscposStatusError,

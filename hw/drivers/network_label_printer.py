@@ -44,7 +44,7 @@ from hw.drivers.transports import (
     run_query,
     socket_address,
 )
-from hw.escpos_render import PAPER_58MM, Paper, render_escpos
+from hw.escpos_render import render_escpos
 from hw.labels import (
     MAX_COPIES,
     FilledLabel,
@@ -54,6 +54,7 @@ from hw.labels import (
     label_language,
     render_label,
 )
+from hw.paper import PAPER_58MM, Paper
 from hw.ports import DeviceError, DeviceInfo, DeviceKind, DeviceOffline
 from hw.profiles import DeviceProfile, LabelPrinterQuirks
 from hw.protocols.label_status import (

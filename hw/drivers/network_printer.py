@@ -15,7 +15,7 @@ from typing import Any
 
 from hw.drivers.escpos_printer import EscposPrinter, PrinterDrawer
 from hw.drivers.transports import DEFAULT_TCP_PORT, TcpTransport, socket_address
-from hw.escpos_render import PAPER_80MM, Paper
+from hw.paper import PAPER_80MM, Paper
 
 __all__ = ["DEFAULT_PORT", "NetworkPrinter", "PrinterDrawer"]
 

@@ -12,9 +12,9 @@ cut, so `copies` labels are `copies` pieces.
 from __future__ import annotations
 
 from hw import document as doc
-from hw.escpos_render import Paper, render_escpos
 from hw.labels.layout import check_job, dots
 from hw.labels.template import Barcode, Element, FilledLabel, Line, Price, Text
+from hw.paper import Paper
 
 _DOUBLE_HEIGHT_PT = 14
 _DOUBLE_WIDTH_PT = 24
@@ -57,4 +57,7 @@ def label_paper(label: FilledLabel, dpmm: int) -> Paper:
 def render_escpos_label(label: FilledLabel, dpmm: int, copies: int = 1) -> bytes:
     """The ESC/POS bytes of `copies` of `label` (see the module docstring)."""
     check_job(label, dpmm, copies)
+    # python-escpos and PIL load on the first label printed, not with the register.
+    from hw.escpos_render import render_escpos
+
     return render_escpos(escpos_document(label, copies), label_paper(label, dpmm))

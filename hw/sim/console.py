@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import TextIO
 
-from hw.escpos_render import PAPER_58MM, PAPER_80MM, Paper
+from hw.paper import PAPER_58MM, PAPER_80MM, Paper
 from hw.protocols.scale import WeightUnit
 from hw.sim.label_printer import LabelPrinterSimulator
 from hw.sim.printer import EscposPrinterSimulator

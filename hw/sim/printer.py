@@ -48,8 +48,6 @@ from collections.abc import Callable
 from typing import TypedDict
 
 from hw.escpos_render import (
-    PAPER_80MM,
-    Paper,
     barcode_label,
     chars_per_line,
     page_text,
@@ -57,6 +55,7 @@ from hw.escpos_render import (
     placeholder,
     qr_label,
 )
+from hw.paper import PAPER_80MM, Paper
 from hw.protocols import escpos_status as st
 from hw.protocols.escpos_parse import (
     BarcodePrinted,

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self, Unpack
 
-from hw.escpos_render import PAPER_80MM, Paper
+from hw.paper import PAPER_80MM, Paper
 from hw.protocols.escpos_parse import EscposInterpreter
 from hw.sim.printer import EscposPrinterSimulator, SimulatorOptions
 

@@ -35,7 +35,7 @@ from typing import Unpack
 import usb.core  # type: ignore[import-untyped]  # pyusb ships no type hints
 
 from hw.drivers.usb_transport import UsbDevice
-from hw.escpos_render import PAPER_80MM, Paper
+from hw.paper import PAPER_80MM, Paper
 from hw.protocols.escpos_parse import EscposInterpreter
 from hw.sim.printer import SimulatorOptions
 from hw.sim.serial_printer import ByteFedPrinter

@@ -20,7 +20,8 @@ from hw.document import (
     Rule,
     Style,
 )
-from hw.escpos_render import PAPER_80MM, render_escpos, render_pages, render_text
+from hw.escpos_render import render_escpos, render_pages, render_text
+from hw.paper import PAPER_80MM
 from hw.protocols.escpos_parse import EscposInterpreter, PaperCut
 from tests.bench.helpers import Stats, bench, table, time_ms
 

@@ -24,10 +24,6 @@ from hw.document import (
     Style,
 )
 from hw.escpos_render import (
-    PAPER_58MM,
-    PAPER_80MM,
-    PAPER_80MM_48,
-    Paper,
     RenderError,
     barcode_label,
     chars_per_line,
@@ -40,6 +36,7 @@ from hw.escpos_render import (
     render_pages,
     render_text,
 )
+from hw.paper import PAPER_58MM, PAPER_80MM, PAPER_80MM_48, Paper
 from hw.protocols.escpos_parse import (
     BarcodePrinted,
     DrawerKick,

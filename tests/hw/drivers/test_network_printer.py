@@ -8,7 +8,8 @@ import pytest
 
 from hw.document import PrintDocument, QRCode
 from hw.drivers.network_printer import NetworkPrinter, PrinterDrawer
-from hw.escpos_render import PAPER_58MM, RenderError, render_pages
+from hw.escpos_render import RenderError, render_pages
+from hw.paper import PAPER_58MM
 from hw.ports import (
     CashDrawer,
     DeviceError,
