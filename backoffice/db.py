@@ -7,7 +7,11 @@ SQL is written once with `?` placeholders; on PostgreSQL they become `%s`. Upser
 
 SQLite runs in WAL mode with `synchronous=FULL`: a commit is on disk before the ack
 that follows it is published. A write transaction starts with `BEGIN IMMEDIATE`, so
-two writers queue on the lock instead of failing half-way. On PostgreSQL each
+two writers queue on the lock instead of failing half-way. Before that, writers of one
+file (several `serve` consumers, `catalog load`) take an flock on `FILE-writer.lock`
+beside it (`_WriterLock`): the next writer starts within a millisecond of a commit,
+where SQLite's own busy handler sleeps 25 to 100 ms between tries once it has waited a
+little. Readers take no lock (WAL). On PostgreSQL each
 transaction runs at READ COMMITTED; the consumer serialises the entries of one
 register by locking that register's watermark row first (`Tx.for_update`).
 
@@ -17,10 +21,13 @@ text, flags are 0/1 integers, payloads are the exact bytes received (BLOB / BYTE
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -50,6 +57,43 @@ def _sqlite_path(url: str) -> str:
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+class _WriterLock:
+    """An exclusive flock that the writers of one SQLite file queue on (module docstring).
+
+    Polled, not blocking, so that a writer stuck holding it (a stopped process) makes the
+    others fail with DatabaseUnavailable after the busy timeout instead of hanging; the
+    poll interval grows to at most 1 ms. The kernel drops the lock of a process that dies.
+    """
+
+    _MAX_SLEEP_S = 0.001
+
+    def __init__(self, path: str, timeout_s: float) -> None:
+        self.path, self._timeout_s = f"{path}-writer.lock", timeout_s
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        deadline, sleep = time.monotonic() + self._timeout_s, 0.00005
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise DatabaseUnavailable(
+                        f"{self.path}: locked by another writer for {self._timeout_s:g} s"
+                    ) from None
+                time.sleep(sleep)
+                sleep = min(sleep * 2, self._MAX_SLEEP_S)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
 def dialect_of(url: str) -> str:
@@ -172,6 +216,7 @@ class Database:
         self._lock = threading.RLock()
         self._in_transaction = False
         self._conn: Any = None
+        self._writers: _WriterLock | None = None
         self._connect()
         with self.transaction() as tx:
             self._create_schema(tx)
@@ -186,8 +231,11 @@ class Database:
         conn: Any
         try:
             if self.dialect == "sqlite":
+                path = _sqlite_path(self.url)
+                if path != ":memory:" and self._writers is None:
+                    self._writers = _WriterLock(path, self._busy_timeout_s)
                 conn = sqlite3.connect(
-                    _sqlite_path(self.url),
+                    path,
                     isolation_level=None,
                     check_same_thread=False,
                     timeout=self._busy_timeout_s,
@@ -227,13 +275,18 @@ class Database:
                 if not self._healthy():
                     self._connect()
                 if self.dialect == "sqlite":
-                    with self._sqlite_transaction(readonly) as tx:
+                    with self._sqlite_writer(readonly), self._sqlite_transaction(readonly) as tx:
                         yield tx
                 else:
                     with self._postgres_transaction() as tx:
                         yield tx
             finally:
                 self._in_transaction = False
+
+    def _sqlite_writer(self, readonly: bool) -> AbstractContextManager[None]:
+        if readonly or self._writers is None:
+            return nullcontext()
+        return self._writers.held()
 
     @contextmanager
     def _sqlite_transaction(self, readonly: bool) -> Iterator[Tx]:
@@ -290,3 +343,6 @@ class Database:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            if self._writers is not None:
+                self._writers.close()
+                self._writers = None

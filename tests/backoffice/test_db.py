@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,7 +127,7 @@ def test_a_locked_sqlite_database_is_unavailable(tmp_path: Path) -> None:
     waiter = Database(url, busy_timeout_s=0.1)
     with (
         holder.transaction(),
-        pytest.raises(DatabaseUnavailable, match="locked"),
+        pytest.raises(DatabaseUnavailable, match="bo.db-writer.lock: locked by another writer"),
         waiter.transaction(),
     ):
         pass
@@ -132,6 +135,58 @@ def test_a_locked_sqlite_database_is_unavailable(tmp_path: Path) -> None:
         assert tx.scalar("SELECT 1") == 1
     holder.close()
     waiter.close()
+
+
+def test_a_writer_that_takes_no_writer_lock_still_makes_us_wait_then_fail(tmp_path: Path) -> None:
+    """The sqlite3 shell (or any other program) locks the file, not `FILE-writer.lock`:
+    SQLite's own lock still holds, and its busy timeout still ends the wait."""
+    path = tmp_path / "bo.db"
+    waiter = Database(f"sqlite:///{path}", busy_timeout_s=0.1)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(DatabaseUnavailable, match="database is locked"), waiter.transaction():
+        pass
+    other.execute("ROLLBACK")
+    other.close()
+    waiter.close()
+
+
+def test_writers_in_other_processes_queue_on_the_writer_lock_and_readers_do_not(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'bo.db'}"
+    database = Database(url, busy_timeout_s=0.2)
+    holder = subprocess.Popen(  # another consumer process, holding the lock until told
+        [sys.executable, "-c", HOLD_WRITER_LOCK, f"{tmp_path / 'bo.db'}-writer.lock"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline() == b"held\n"
+    try:
+        with database.transaction(readonly=True) as tx:
+            assert tx.scalar("SELECT COUNT(*) FROM sales") == 0
+        with (
+            pytest.raises(DatabaseUnavailable, match="locked by another writer for 0.2 s"),
+            database.transaction() as tx,
+        ):
+            tx.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+    finally:
+        holder.stdin.close()  # it lets go and ends
+        holder.wait(10)
+    with database.transaction() as tx:
+        tx.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+    with database.transaction(readonly=True) as tx:
+        assert tx.scalar("SELECT value FROM meta WHERE key = 'k'") == "v"
+    database.close()
+
+
+HOLD_WRITER_LOCK = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.read()
+"""
 
 
 def test_catalogue_documents_read_back_the_same(till: Till) -> None:
