@@ -1,6 +1,7 @@
 """`backoffice ...`: the back office's command line.
 
 backoffice serve --db URL --broker URL [--shared GROUP]   run the consumer
+    [--consumers N]                                      ... N of them, in one shared group
     [--broker-password-file FILE]                        ... the URL's user's password
     [--web [HOST:]PORT --web-password-file FILE]         ... and the dashboard
 backoffice web-passwd FILE [--password-stdin]          set the dashboard's password
@@ -62,31 +63,50 @@ def _rederive(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    """Run the consumer until SIGTERM or SIGINT."""
+    """Run the consumer (and with --consumers N, N-1 more in child processes) until SIGTERM
+    or SIGINT; a --worker child also stops when its parent is gone."""
+    from backoffice import supervisor
     from backoffice.service import BackOffice  # paho only where it is needed
 
+    if args.consumers < 1:
+        raise CommandError(f"--consumers {args.consumers}: expected 1 or more")
+    group, client_id = args.shared, args.client_id
+    if args.consumers > 1:
+        group, client_id = group or provision.BACKOFFICE_USER, f"{client_id}-0"
     # force: python-escpos calls logging.basicConfig() when imported (escpos/capabilities.py),
     # and a root logger that already has a handler would ignore ours
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, force=True,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+                        format=f"%(asctime)s %(levelname)s {client_id} %(name)s: "
+                               "%(message)s")  # fmt: skip
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("signal %d: stopping", signum)
         stop.set()
 
-    web = _web_server(args)  # a bad password file or busy port stops us before anything runs
+    if args.worker:
+        broker_url, db_url = supervisor.read_urls(sys.stdin)
+        supervisor.watch_parent(sys.stdin, stop)
+    elif args.broker is None:
+        raise CommandError("serve: --broker URL is required")
+    else:
+        broker_url, db_url = _broker_url(args.broker, args.broker_password_file), args.db
+    web = None if args.worker else _web_server(args)  # a bad file or busy port: stop here
+    children = None
+    if args.consumers > 1:
+        children = supervisor.Supervisor(
+            lambda n: supervisor.worker_argv(args.client_id, n, group, args.session_expiry),
+            args.consumers,
+            (broker_url, db_url),
+        )
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    service = BackOffice(
-        args.db,
-        _broker_url(args.broker, args.broker_password_file),
-        client_id=args.client_id,
-        shared_group=args.shared,
-        session_expiry_s=args.session_expiry,
-    )
+    service = BackOffice(db_url, broker_url, client_id=client_id, shared_group=group,
+                         session_expiry_s=args.session_expiry)  # fmt: skip
     service.start()
     try:
+        if children is not None:
+            children.start()
         if web is not None:
             web.start()
             print(f"dashboard at {web.url}", flush=True)
@@ -94,6 +114,8 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         if web is not None:
             web.stop()
+        if children is not None:
+            children.stop()
         service.stop()
     return 0
 
@@ -353,11 +375,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="consume register entries until SIGTERM")
     _db_option(serve)
-    serve.add_argument("--broker", required=True, help="mqtt://[user:pass@]host:port or mqtts")
+    serve.add_argument("--broker", help="mqtt://[user:pass@]host:port or mqtts (required)")
     serve.add_argument("--broker-password-file", type=Path, metavar="FILE",
                        help="the broker password, for a URL mqtt://USER@host:port")  # fmt: skip
     serve.add_argument("--shared", help="MQTT 5 shared subscription group (several consumers)")
-    serve.add_argument("--client-id", default="backoffice")
+    serve.add_argument("--client-id", default="backoffice",
+                       help="the MQTT client id (with --consumers N: ID-0 ... ID-N-1)")  # fmt: skip
+    serve.add_argument("--consumers", type=int, default=1, metavar="N",
+                       help="run N consumer processes in one shared group")  # fmt: skip
+    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     serve.add_argument("--session-expiry", type=int, default=3600, help="seconds")
     serve.add_argument("--web", metavar="[HOST:]PORT",
                        help="serve the dashboard too (host 127.0.0.1 unless named)")  # fmt: skip

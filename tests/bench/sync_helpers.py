@@ -176,13 +176,20 @@ def instrument(target: Any, names: Sequence[str]) -> dict[str, list[float]]:
 
 
 class BackOfficeProcess:
-    """`python -m backoffice.cli serve --db URL --broker URL`, its log in `log_path`."""
+    """`python -m backoffice.cli serve --db URL --broker URL`, its log in `log_path`;
+    ready once `consumers` consumers (`--consumers N` in `extra`) have subscribed."""
 
     def __init__(
-        self, db_url: str, broker_url: str, log_path: Path, extra: Sequence[str] = ()
+        self,
+        db_url: str,
+        broker_url: str,
+        log_path: Path,
+        extra: Sequence[str] = (),
+        consumers: int = 1,
     ) -> None:
         self.db_url, self.broker_url, self.log_path = db_url, broker_url, log_path
         self.extra = list(extra)  # e.g. --shared GROUP --client-id NAME
+        self.consumers = consumers
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20.0) -> BackOfficeProcess:
@@ -192,7 +199,7 @@ class BackOfficeProcess:
             self.process = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL,
                                             stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
         ready = wait_until(
-            lambda: "subscribed to" in self.log() or self.process.poll() is not None,  # type: ignore[union-attr]
+            lambda: self.subscribed() >= self.consumers or self.process.poll() is not None,  # type: ignore[union-attr]
             timeout,
             every=0.02,
         )
@@ -200,6 +207,10 @@ class BackOfficeProcess:
             self.stop()
             raise RuntimeError(f"the back office did not come up:\n{self.log()[-3000:]}")
         return self
+
+    def subscribed(self) -> int:
+        """How many times a consumer logged its subscriptions granted."""
+        return self.log().count("subscribed to")
 
     def log(self) -> str:
         try:

@@ -14,7 +14,7 @@ import statistics
 import time
 from collections import Counter as Tally
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -238,16 +238,15 @@ def office_ingest(
 ) -> tuple[float, float]:
     """Seconds from the first publish until the back office acked every message; then the
     same for the whole burst published again (every one a duplicate: the service's floor).
-    With several consumers, they share the subscription (each its own process)."""
+    With several consumers: one `serve --consumers N` (N processes, one shared group)."""
     directory.mkdir(parents=True, exist_ok=True)
     burst = [(m.topic, m.payload) for m in messages]
     timed: list[tuple[float, list[wire.Ack]]] = []
-    with _broker(directory / "mosquitto") as broker, ExitStack() as offices:
-        for n in range(consumers):
-            extra = ["--shared", "bench", "--client-id", f"bo-{n}"] if consumers > 1 else []
-            offices.enter_context(
-                BackOfficeProcess(db_url, broker.url, directory / f"backoffice-{n}.log", extra)
-            )
+    extra = ["--consumers", str(consumers)]
+    with (
+        _broker(directory / "mosquitto") as broker,
+        BackOfficeProcess(db_url, broker.url, directory / "backoffice.log", extra, consumers),
+    ):
         acks = Counter(broker.host, broker.port, "pos/v1/+/+/ack", "bench-acks")
         publisher = Publisher(broker.host, broker.port, PUBLISH_INFLIGHT, "bench-publisher")
         try:
@@ -369,6 +368,9 @@ def test_consumer_ingest_rate(tmp_path: Path) -> None:
     sqlite_url = f"sqlite:///{tmp_path / 'sqlite' / 'backoffice.db'}"
     stocked_database(sqlite_url, config)
     sqlite_s, sqlite_dup_s = office_ingest(tmp_path / "sqlite", sqlite_url, messages)
+    sqlite_two_url = f"sqlite:///{tmp_path / 'sqlite-two' / 'backoffice.db'}"
+    stocked_database(sqlite_two_url, config)
+    sqlite_two_s, _ = office_ingest(tmp_path / "sqlite-two", sqlite_two_url, messages, 2)
 
     with Postgres(fsync=True) as server:
         stocked_database(server.url, config)
@@ -392,7 +394,8 @@ def test_consumer_ingest_rate(tmp_path: Path) -> None:
 
     raw_s = statistics.median(raw_times)
     timed = {"raw": raw_s, "sqlite": sqlite_s, "postgres": postgres_s, "bare": bare_s,
-             "sqlite_dup": sqlite_dup_s, "pg_dup": postgres_dup_s, "pg_two": pg_two_s}  # fmt: skip
+             "sqlite_dup": sqlite_dup_s, "pg_dup": postgres_dup_s, "pg_two": pg_two_s,
+             "sqlite_two": sqlite_two_s}  # fmt: skip
     rates = {name: total / seconds for name, seconds in timed.items()}
     avg = sum(len(m.payload) for m in messages) // total
     print(
@@ -413,7 +416,8 @@ def test_consumer_ingest_rate(tmp_path: Path) -> None:
         ("bare upsert on PostgreSQL, one row per transaction", bare_s, "bare"),
         ("(info) SQLite: the same burst again, all duplicates", sqlite_dup_s, "sqlite_dup"),
         ("(info) PostgreSQL: the same burst again, all duplicates", postgres_dup_s, "pg_dup"),
-        ("(info) PostgreSQL: two consumers, shared subscription", pg_two_s, "pg_two"),
+        ("(info) SQLite: serve --consumers 2 (two processes)", sqlite_two_s, "sqlite_two"),
+        ("(info) PostgreSQL: serve --consumers 2 (two processes)", pg_two_s, "pg_two"),
     )
     print(f"  {'path':<60} {'seconds':>8} {'msg/s':>8} {'ms/msg':>8}")
     for label, seconds, name in rows:
