@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -52,7 +52,6 @@ class _Child:
     started: float = 0.0
     delay: float = 0.0
     due: float = 0.0  # when a dead child is started again (monotonic)
-    restarts: int = 0
     stdin: IO[bytes] | None = field(default=None, repr=False)
 
 
@@ -64,23 +63,11 @@ class Supervisor:
         argv_for: Callable[[int], list[str]],
         count: int,
         urls: tuple[str, str],
-        *,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._children = [_Child(n, argv_for(n)) for n in range(1, count)]
         self._urls = urls  # (broker, database)
-        self._clock = clock
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-
-    @property
-    def pids(self) -> list[int]:
-        """The children's process ids now (those running)."""
-        return [c.process.pid for c in self._children if c.process and c.process.poll() is None]
-
-    def restarts(self) -> Sequence[int]:
-        """How often each child was started again."""
-        return [c.restarts for c in self._children]
 
     def start(self) -> None:
         """Start every child and the thread that watches them."""
@@ -92,7 +79,7 @@ class Supervisor:
 
     def _spawn(self, child: _Child) -> None:
         child.process = subprocess.Popen(child.argv, stdin=subprocess.PIPE)
-        child.started = self._clock()
+        child.started = time.monotonic()
         assert child.process.stdin is not None
         child.stdin = child.process.stdin
         with contextlib.suppress(BrokenPipeError):  # died at once: the watch loop says so
@@ -102,7 +89,7 @@ class Supervisor:
 
     def _watch(self) -> None:
         while not self._stopping.wait(0.2):
-            now = self._clock()
+            now = time.monotonic()
             for child in self._children:
                 self._check(child, now)
 
@@ -119,7 +106,6 @@ class Supervisor:
             log.error("consumer %d (pid %d) ended with %s; starting it again in %.0f s",
                       child.n, process.pid, _describe(status), child.delay)  # fmt: skip
         elif now >= child.due and not self._stopping.is_set():
-            child.restarts += 1
             self._spawn(child)
 
     @staticmethod
