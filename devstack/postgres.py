@@ -33,6 +33,7 @@ from psycopg import sql
 from devstack._service import Service
 from devstack.errors import ServiceError, log_tail
 from devstack.ports import LOOPBACK, free_port
+from devstack.procs import alive, children
 
 SUPERUSER = "postgres"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -51,31 +52,6 @@ def find_bindir(root: Path = Path("/usr/lib/postgresql")) -> Path:
             return Path(found).parent
         raise ServiceError(f"no PostgreSQL under {root} (apt-get install postgresql)")
     return max(candidates, key=lambda path: [int(part) for part in path.parent.name.split(".")])
-
-
-def _alive(pid: int) -> bool:
-    """Whether `pid` is a live process (a zombie counts as dead)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    # The state follows the parenthesised command name, which may itself hold spaces.
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-
-
-def _children(pid: int) -> list[int]:
-    """Direct children of `pid`, read from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(entry.name))
-    return found
 
 
 class Postgres(Service):
@@ -156,7 +132,7 @@ class Postgres(Service):
             pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             return None
-        return pid if _alive(pid) else None
+        return pid if alive(pid) else None
 
     @property
     def running(self) -> bool:
@@ -312,12 +288,12 @@ class Postgres(Service):
         if pid is None:
             return
         # Children are collected first: once the postmaster is gone they are reparented.
-        victims = [pid, *_children(pid)]
+        victims = [pid, *children(pid)]
         for victim in victims:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + timeout
-        while any(_alive(victim) for victim in victims):
+        while any(alive(victim) for victim in victims):
             if time.monotonic() > deadline:
                 raise ServiceError(f"postgres processes {victims} survived SIGKILL")
             time.sleep(0.01)

@@ -21,7 +21,7 @@ from appliance.sync import wire
 from backoffice import supervisor
 from backoffice.catalog import load_catalog
 from backoffice.db import Database
-from devstack import Mosquitto
+from devstack import Mosquitto, procs
 from tests.backoffice.conftest import NOW, Till
 from tests.bench.sync_helpers import BackOfficeProcess, Counter, Publisher, wait_until
 from tests.store.conftest import DEMO_CATALOG
@@ -29,31 +29,8 @@ from tests.store.conftest import DEMO_CATALOG
 SECRET = "s3cret-pw"
 
 
-def children_of(pid: int) -> list[int]:
-    """The live child processes of `pid` (from /proc, as `ps --ppid` shows them)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
-
-
 def cmdline(pid: int) -> str:
     return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 @pytest.fixture
@@ -90,7 +67,7 @@ def test_three_consumers_share_the_work_and_no_password_shows_on_a_command_line(
     unit: BackOfficeProcess, mosquitto: Mosquitto, till: Till
 ) -> None:
     assert unit.process is not None
-    children = children_of(unit.process.pid)
+    children = procs.children(unit.process.pid)
     assert len(children) == 2, children
     lines = [cmdline(pid) for pid in children]
     assert sorted(line.split("--client-id ")[1].split()[0] for line in lines) == [
@@ -112,11 +89,11 @@ def test_a_consumer_killed_is_started_again_and_the_unit_keeps_storing(
     unit: BackOfficeProcess, mosquitto: Mosquitto, till: Till
 ) -> None:
     assert unit.process is not None
-    victim = children_of(unit.process.pid)[0]
+    victim = procs.children(unit.process.pid)[0]
     os.kill(victim, signal.SIGKILL)
     assert wait_until(lambda: "ended with signal SIGKILL; starting it again" in unit.log(), 10)
     assert wait_until(lambda: unit.subscribed() == 4, 20), unit.log()[-2000:]
-    children = children_of(unit.process.pid)
+    children = procs.children(unit.process.pid)
     assert len(children) == 2 and victim not in children
 
     acks = publish_and_count(mosquitto, till, 12)
@@ -125,21 +102,21 @@ def test_a_consumer_killed_is_started_again_and_the_unit_keeps_storing(
 
 def test_sigterm_stops_every_consumer_cleanly(unit: BackOfficeProcess) -> None:
     assert unit.process is not None
-    children = children_of(unit.process.pid)
+    children = procs.children(unit.process.pid)
     unit.stop()
     assert unit.process.returncode == 0, unit.log()[-2000:]
-    assert not any(alive(pid) for pid in children)
+    assert not any(procs.alive(pid) for pid in children)
 
 
 def test_the_children_stop_when_the_parent_is_killed(unit: BackOfficeProcess) -> None:
     assert unit.process is not None
-    children = children_of(unit.process.pid)
+    children = procs.children(unit.process.pid)
     unit.process.kill()
     unit.process.wait()
     try:
-        assert wait_until(lambda: not any(alive(pid) for pid in children), 15), "orphans left"
+        assert wait_until(lambda: not any(procs.alive(pid) for pid in children), 15), "orphans left"
     finally:
-        for pid in filter(alive, children):
+        for pid in filter(procs.alive, children):
             os.kill(pid, signal.SIGKILL)
     assert "the parent `backoffice serve` is gone: stopping" in unit.log()
 
