@@ -18,11 +18,11 @@ from typing import Any
 
 from appliance.config import DeviceSection, config_path, load_config
 from appliance.devices import (
-    OPENERS,
     PRINTER_SCHEME,
     Devices,
     DeviceSetupError,
     Wanted,
+    open_wanted,
     resolve,
 )
 from hw import discovery
@@ -69,7 +69,7 @@ def wanted_device(args: argparse.Namespace, kind: DeviceKind) -> Wanted:
 
 def open_device(wanted: Wanted) -> Any:
     """The device opened by its kind's driver."""
-    return OPENERS[wanted.kind](wanted, Devices())
+    return open_wanted(wanted, Devices())
 
 
 def _printer_for_drawer(args: argparse.Namespace, drawer: Wanted) -> Devices:
@@ -191,7 +191,7 @@ def _kick(args: argparse.Namespace) -> int:
                         wanted.profile)  # fmt: skip
     opened = _printer_for_drawer(args, wanted)
     try:
-        drawer = OPENERS[DeviceKind.CASH_DRAWER](wanted, opened)
+        drawer = open_wanted(wanted, opened)
         result = drawer.kick()
     except DeviceError as exc:
         return _verdict(False, f"{wanted.profile.title}: {exc}")

@@ -115,12 +115,9 @@ def open_receipt_printer(wanted: Wanted, opened: Devices) -> ReceiptPrinter:
     serial line (a device path)."""
     quirks = wanted.profile.quirks
     assert isinstance(quirks, ReceiptPrinterQuirks)
-    try:
-        return open_escpos_printer(wanted.section.url, settings=wanted.profile.serial,
-                                   paper=paper_of(quirks), model=wanted.profile.title,
-                                   status_timeout=wanted.section.timeout_s)  # fmt: skip
-    except ValueError as exc:
-        raise DeviceSetupError(f"devices.{wanted.name}.url: {exc}") from None
+    return open_escpos_printer(wanted.section.url, settings=wanted.profile.serial,
+                               paper=paper_of(quirks), model=wanted.profile.title,
+                               status_timeout=wanted.section.timeout_s)  # fmt: skip
 
 
 def open_drawer(wanted: Wanted, opened: Devices) -> CashDrawer:
@@ -153,12 +150,8 @@ def open_scanner(wanted: Wanted, opened: Devices) -> Scanner:
 
 def open_label_printer(wanted: Wanted, opened: Devices) -> LabelPrinter:
     """A network label printer speaking its profile's language (ZPL, TSPL or ESC/POS)."""
-    timeout = wanted.section.timeout_s
-    try:
-        return NetworkLabelPrinter.from_profile(wanted.profile, wanted.section.url,
-                                                status_timeout=timeout)  # fmt: skip
-    except ValueError as exc:
-        raise DeviceSetupError(f"devices.{wanted.name}.url: {exc}") from None
+    return NetworkLabelPrinter.from_profile(wanted.profile, wanted.section.url,
+                                            status_timeout=wanted.section.timeout_s)  # fmt: skip
 
 
 OPENERS: dict[DeviceKind, Callable[[Wanted, Devices], Any]] = {
@@ -169,6 +162,16 @@ OPENERS: dict[DeviceKind, Callable[[Wanted, Devices], Any]] = {
     DeviceKind.LABEL_PRINTER: open_label_printer,
 }
 """Which driver opens which kind (printers before drawers: see `open_devices`)."""
+
+
+def open_wanted(wanted: Wanted, opened: Devices) -> Any:
+    """The device opened by its kind's driver. A URL the driver cannot use (a ValueError
+    from it or from pyserial, say `serial:///dev/ttyUSB0`) is a DeviceSetupError naming
+    the entry's url."""
+    try:
+        return OPENERS[wanted.kind](wanted, opened)
+    except ValueError as exc:
+        raise DeviceSetupError(f"devices.{wanted.name}.url: {exc}") from None
 
 
 @dataclass
@@ -208,7 +211,7 @@ def open_devices(config: Config, index: ProfileIndex | None = None) -> Devices:
     for name, section in entries:
         try:
             wanted = resolve(name, section, index)
-            devices.by_name[name] = OPENERS[wanted.kind](wanted, devices)
+            devices.by_name[name] = open_wanted(wanted, devices)
         except (DeviceSetupError, DeviceError, OSError, ValueError) as exc:
             devices.problems[name] = str(exc)
     return devices

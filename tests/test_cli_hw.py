@@ -118,6 +118,8 @@ def test_bad_device_choices_exit_2(capsys: pytest.CaptureFixture[str], config_fi
     assert code == 2 and "did you mean 'mettler_toledo_viva'" in out
     code, out = run(capsys, "weigh", "--url", "/dev/null", "--profile", "epson_tm_t20iii")
     assert code == 2 and "is a receipt_printer" in out
+    code, out = run(capsys, "weigh", "--url", "serial:///dev/ttyUSB0", "--count", "1")
+    assert code == 2 and "devices.scale.url: invalid URL, protocol 'serial' not known" in out
 
 
 def test_the_simulator_consoles_obey_typed_commands(printer: EscposPrinterSimulator) -> None:
