@@ -11,8 +11,10 @@ STAMPS := .make
 run: $(STAMPS)/venv
 	$(BIN)/python -m devstack.demo
 
+# Test files run in parallel, whole (`--dist loadfile`: a file's module and session
+# fixtures stay on one worker): one worker per core, at most 4.
 test: $(STAMPS)/venv
-	$(BIN)/python -m pytest --cov --cov-branch --cov-report= -p no:cacheprovider tests --ignore=tests/bench
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --cov --cov-branch --cov-report= -p no:cacheprovider tests --ignore=tests/bench
 	$(BIN)/python -m coverage report --include='appliance/domain/*,hw/protocols/*' --fail-under=95
 
 bench: $(STAMPS)/venv
