@@ -18,7 +18,7 @@ Methods and their params (the result is in `RpcResponse.result`):
   register to replace its cached copy (`appliance.store.cache.replace_customers`).
 
 An answer larger than the protocol's payload limit (`wire.MAX_PAYLOAD`) goes in parts
-(`wire.split_answer`): the first response says how many and the digest of the whole;
+(`split_answer`): the first response says how many and the digest of the whole;
 the register asks for the others with `{"part": i, "digest": d}` beside its params.
 
 Params that do not fit, an unknown product or account: status "invalid" with a reason
@@ -40,6 +40,7 @@ from appliance.domain.errors import DomainError
 from appliance.domain.pricing import price_cart
 from appliance.domain.tender import BALANCE_KINDS
 from appliance.sync import wire
+from appliance.sync.parts import part_request, part_result, split_answer
 from appliance.sync.wire import RpcRequest, RpcResponse, WireError
 from backoffice.catalog import RulesCache, read_store
 from backoffice.db import Database, DatabaseUnavailable, Tx
@@ -118,7 +119,7 @@ class Rpc:
     def call(self, store: str, request: RpcRequest, now: datetime) -> RpcResponse:
         """Answer one decoded request for a register of `store` (in parts when too big)."""
         try:
-            params, index, digest = wire.part_request(request.params)
+            params, index, digest = part_request(request.params)
         except WireError as exc:
             return RpcResponse("invalid", error=str(exc))
         response = self._call(store, RpcRequest(request.method, params), now)
@@ -126,14 +127,14 @@ class Rpc:
             index == 0 and len(wire.encode_response(response)) <= wire.MAX_PAYLOAD
         ):
             return response
-        parts = wire.split_answer(response.result)
+        parts = split_answer(response.result)
         if digest is not None and digest != parts[0].digest:
             return RpcResponse("error", error="the answer changed while it was being fetched")
         if index >= len(parts):
             return RpcResponse("invalid", error=f"part: there are only {len(parts)} parts")
         if index == 0:
             log.info("rpc %s for %s: answering in %d parts", request.method, store, len(parts))
-        return RpcResponse("ok", wire.part_result(parts[index]))
+        return RpcResponse("ok", part_result(parts[index]))
 
     def _call(self, store: str, request: RpcRequest, now: datetime) -> RpcResponse:
         handler = getattr(self, f"_{request.method}", None)

@@ -26,13 +26,11 @@ import selectors
 import socket
 import struct
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
+from devstack._links import Link, Mode, Pipe, ProxyStats, Side
 from devstack.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -40,80 +38,6 @@ log = logging.getLogger(__name__)
 _CHUNK = 65536
 _MAX_PENDING = 1 << 20
 _LINGER_RST = struct.pack("ii", 1, 0)
-
-
-class Mode(Enum):
-    """What the proxy does with traffic."""
-
-    OPEN = "open"
-    CUT = "cut"
-    BLACKHOLE = "blackhole"
-
-
-class _Side(Enum):
-    CLIENT = "client"
-    UPSTREAM = "upstream"
-
-
-@dataclass(frozen=True)
-class ProxyStats:
-    """A snapshot of the proxy's counters."""
-
-    bytes_up: int
-    """Bytes delivered from clients to the target."""
-    bytes_down: int
-    """Bytes delivered from the target to clients."""
-    bytes_dropped: int
-    """Bytes read and thrown away (blackhole, or pending when a link was black-holed)."""
-    connections_total: int
-    """Client connections accepted since the proxy started."""
-    connections_open: int
-    """Client connections the proxy holds now (including black-holed ones)."""
-    upstream_failures: int
-    """Connections whose upstream connect failed (the client was then reset)."""
-    mode: Mode
-
-
-class _Pipe:
-    """One direction of a link: chunks wait in `delayed` until due, then in `outbuf`."""
-
-    __slots__ = ("delayed", "eof_due", "eof_read", "last_release", "outbuf", "pending", "shut")
-
-    def __init__(self) -> None:
-        self.delayed: deque[tuple[float, bytes | None]] = deque()  # None marks EOF
-        self.outbuf = bytearray()
-        self.pending = 0  # bytes in delayed + outbuf
-        self.eof_read = False  # the source sent FIN
-        self.eof_due = False  # that FIN is due: shut the destination once outbuf drains
-        self.shut = False
-        self.last_release = 0.0
-
-    def clear(self) -> int:
-        """Forget everything pending; the number of bytes forgotten."""
-        dropped = self.pending
-        self.delayed.clear()
-        self.outbuf.clear()
-        self.pending = 0
-        return dropped
-
-
-class _Link:
-    """One client connection and its upstream connection."""
-
-    __slots__ = ("blackholed", "client", "closed", "connecting", "down", "masks", "up", "upstream")
-
-    def __init__(self, client: socket.socket) -> None:
-        self.client: socket.socket | None = client
-        self.upstream: socket.socket | None = None
-        self.connecting = False
-        self.blackholed = False
-        self.closed = False
-        self.up = _Pipe()
-        self.down = _Pipe()
-        self.masks = {_Side.CLIENT: 0, _Side.UPSTREAM: 0}
-
-    def sock(self, side: _Side) -> socket.socket | None:
-        return self.client if side is _Side.CLIENT else self.upstream
 
 
 _LISTENER = object()
@@ -148,8 +72,8 @@ class Forwarder:
         self.loss = 0.0  # chance that a chunk is "lost" and waits for its retransmission
         self.retransmit_s = 0.2
         self._rand = random.Random(0)
-        self._links: set[_Link] = set()
-        self._timers: list[tuple[float, int, _Link, _Pipe]] = []
+        self._links: set[Link] = set()
+        self._timers: list[tuple[float, int, Link, Pipe]] = []
         self._seq = itertools.count()
         self._commands: queue.SimpleQueue[tuple[Callable[[], object], Future[object]]] = (
             queue.SimpleQueue()
@@ -306,7 +230,7 @@ class Forwarder:
                 return
             client.setblocking(False)
             _nodelay(client)
-            link = _Link(client)
+            link = Link(client)
             self._links.add(link)
             self._connections_total += 1
             if self.mode is Mode.BLACKHOLE:
@@ -316,7 +240,7 @@ class Forwarder:
             if not link.closed:
                 self._update(link)
 
-    def _connect_upstream(self, link: _Link) -> None:
+    def _connect_upstream(self, link: Link) -> None:
         upstream = socket.socket(self._family, socket.SOCK_STREAM)
         upstream.setblocking(False)
         _nodelay(upstream)
@@ -330,11 +254,11 @@ class Forwarder:
 
     # -- connection events ---------------------------------------------------------------
 
-    def _on_event(self, link: _Link, side: _Side, events: int) -> None:
+    def _on_event(self, link: Link, side: Side, events: int) -> None:
         sock = link.sock(side)
         if link.closed or sock is None:
             return
-        if side is _Side.UPSTREAM and link.connecting:
+        if side is Side.UPSTREAM and link.connecting:
             if events & selectors.EVENT_WRITE:
                 if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
                     self._upstream_failures += 1
@@ -347,10 +271,10 @@ class Forwarder:
         if events & selectors.EVENT_READ:
             self._read(link, side, sock)
         if events & selectors.EVENT_WRITE and not link.closed:
-            self._flush(link, link.down if side is _Side.CLIENT else link.up)
+            self._flush(link, link.down if side is Side.CLIENT else link.up)
 
-    def _read(self, link: _Link, side: _Side, sock: socket.socket) -> None:
-        pipe = link.up if side is _Side.CLIENT else link.down
+    def _read(self, link: Link, side: Side, sock: socket.socket) -> None:
+        pipe = link.up if side is Side.CLIENT else link.down
         try:
             chunk = sock.recv(_CHUNK)
         except BlockingIOError:
@@ -373,7 +297,7 @@ class Forwarder:
         if not link.closed:
             self._update(link)
 
-    def _push(self, link: _Link, pipe: _Pipe, chunk: bytes | None, now: float) -> None:
+    def _push(self, link: Link, pipe: Pipe, chunk: bytes | None, now: float) -> None:
         lost = self.loss > 0 and self._rand.random() < self.loss
         release = max(now + self.latency + (self.retransmit_s if lost else 0.0), pipe.last_release)
         pipe.last_release = release
@@ -387,7 +311,7 @@ class Forwarder:
             heapq.heappush(self._timers, (release, next(self._seq), link, pipe))
 
     @staticmethod
-    def _deliver(pipe: _Pipe, chunk: bytes | None) -> None:
+    def _deliver(pipe: Pipe, chunk: bytes | None) -> None:
         if chunk is None:
             pipe.eof_due = True
         else:
@@ -404,7 +328,7 @@ class Forwarder:
             if not link.closed:
                 self._update(link)
 
-    def _flush(self, link: _Link, pipe: _Pipe) -> None:
+    def _flush(self, link: Link, pipe: Pipe) -> None:
         dst = link.upstream if pipe is link.up else link.client
         if dst is None or link.connecting or link.blackholed:
             return
@@ -436,7 +360,7 @@ class Forwarder:
 
     # -- interest and closing ------------------------------------------------------------
 
-    def _update(self, link: _Link) -> None:
+    def _update(self, link: Link) -> None:
         """Register each socket for exactly the events its link can act on now."""
         if link.closed:
             return
@@ -454,10 +378,10 @@ class Forwarder:
                 upstream_mask |= selectors.EVENT_READ
             if not link.blackholed and up.outbuf:
                 upstream_mask |= selectors.EVENT_WRITE
-        self._set_mask(link, _Side.CLIENT, client_mask)
-        self._set_mask(link, _Side.UPSTREAM, upstream_mask)
+        self._set_mask(link, Side.CLIENT, client_mask)
+        self._set_mask(link, Side.UPSTREAM, upstream_mask)
 
-    def _set_mask(self, link: _Link, side: _Side, mask: int) -> None:
+    def _set_mask(self, link: Link, side: Side, mask: int) -> None:
         sock = link.sock(side)
         old = link.masks[side]
         if sock is None or mask == old:
@@ -470,7 +394,7 @@ class Forwarder:
             self._selector.modify(sock, mask, (link, side))
         link.masks[side] = mask
 
-    def _close_side(self, link: _Link, side: _Side, *, rst: bool) -> None:
+    def _close_side(self, link: Link, side: Side, *, rst: bool) -> None:
         sock = link.sock(side)
         if sock is not None:
             if link.masks[side]:
@@ -480,7 +404,7 @@ class Forwarder:
                 with contextlib.suppress(OSError):
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
             sock.close()
-            if side is _Side.CLIENT:
+            if side is Side.CLIENT:
                 link.client = None
             else:
                 link.upstream = None
@@ -488,9 +412,9 @@ class Forwarder:
             link.closed = True
             self._links.discard(link)
 
-    def _close_link(self, link: _Link, *, rst: bool) -> None:
-        self._close_side(link, _Side.CLIENT, rst=rst)
-        self._close_side(link, _Side.UPSTREAM, rst=rst)
+    def _close_link(self, link: Link, *, rst: bool) -> None:
+        self._close_side(link, Side.CLIENT, rst=rst)
+        self._close_side(link, Side.UPSTREAM, rst=rst)
 
     # -- modes (loop thread) -------------------------------------------------------------
 

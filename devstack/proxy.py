@@ -26,7 +26,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
-from devstack._forwarder import Forwarder, Mode, ProxyStats
+from devstack._forwarder import Forwarder
+from devstack._links import Mode, ProxyStats
 from devstack.errors import ServiceError
 from devstack.ports import LOOPBACK
 

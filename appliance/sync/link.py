@@ -40,13 +40,15 @@ from appliance.config import Config
 from appliance.store import outbox
 from appliance.store.errors import StorageError
 from appliance.store.outbox import UnsentEntry
+from appliance.sync import events as ev
 from appliance.sync import machine as m
 from appliance.sync import wire
+from appliance.sync.parts import Part, join_parts, read_part
 from appliance.sync.ports import SETTLED, LinkStatus, OutboxPort, set_nodelay
 
 log = logging.getLogger("appliance.sync")
 
-Answered = Callable[[wire.RpcResponse | None], m.Event | None]
+Answered = Callable[[wire.RpcResponse | None], ev.Event | None]
 """Turns the answer to one of the sync thread's calls (None: none came) into the next
 event, or None when the call goes on (the next part of an answer was asked for)."""
 
@@ -81,7 +83,7 @@ class SyncLink:
             known_version=known_version,
             rand=rand,
         )
-        self._events: queue.SimpleQueue[m.Event | None] = queue.SimpleQueue()
+        self._events: queue.SimpleQueue[ev.Event | None] = queue.SimpleQueue()
         self._pending_rpc: dict[bytes, Future[wire.RpcResponse]] = {}
         self._payloads: dict[str, UnsentEntry] = {}  # loaded, not yet settled: resends reuse them
         self._settles: list[tuple[str, outbox.EntryState, str]] = []  # written once per pass
@@ -101,7 +103,7 @@ class SyncLink:
 
     def start(self) -> None:
         """Start the sync thread (it connects by itself)."""
-        self._events.put(m.Start(self.clock()))
+        self._events.put(ev.Start(self.clock()))
         self._thread.start()
 
     def stop(self) -> None:
@@ -112,7 +114,7 @@ class SyncLink:
 
     def notify_committed(self, unsent: int) -> None:
         """A new outbox entry was committed (thread-safe, never blocks)."""
-        self._events.put(m.Pending(unsent, self.clock()))
+        self._events.put(ev.Pending(unsent, self.clock()))
 
     def status(self) -> LinkStatus:
         """Online, syncing or offline, and the unsent count."""
@@ -196,14 +198,14 @@ class SyncLink:
             )
         except (OSError, ssl.SSLError, ValueError) as exc:
             log.info("cannot reach the broker %s: %s", url.hostname, exc)
-            self._events.put(m.ConnectFailed(self.clock()))
+            self._events.put(ev.ConnectFailed(self.clock()))
 
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
         if reason.is_failure:
             log.warning("the broker refused the connection: %s", reason)
-            self._events.put(m.ConnectFailed(self.clock()))
+            self._events.put(ev.ConnectFailed(self.clock()))
             return
         client.subscribe(
             [
@@ -219,7 +221,7 @@ class SyncLink:
         if any(r.is_failure for r in reasons):
             log.error("the broker refused a subscription: %s (check its ACL)", reasons)
         self._connected = True
-        self._events.put(m.Connected(self.clock()))
+        self._events.put(ev.Connected(self.clock()))
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
@@ -231,9 +233,9 @@ class SyncLink:
         calls, self._calls = list(self._calls.values()), {}
         for _, done in calls:
             self._event(done(None))
-        self._events.put(m.Disconnected(self.clock()) if was else m.ConnectFailed(self.clock()))
+        self._events.put(ev.Disconnected(self.clock()) if was else ev.ConnectFailed(self.clock()))
 
-    def _event(self, event: m.Event | None) -> None:
+    def _event(self, event: ev.Event | None) -> None:
         """Queue an event for the machine (None: a call goes on, nothing happened yet)."""
         if event is not None:
             self._events.put(event)
@@ -243,10 +245,10 @@ class SyncLink:
             topic, body = message.topic, bytes(message.payload)
             if topic == wire.beacon_topic(self.store):
                 beacon = wire.decode_beacon(body)
-                self._events.put(m.BeaconSeen(beacon.version, self.clock()))
+                self._events.put(ev.BeaconSeen(beacon.version, self.clock()))
             elif topic == wire.ack_topic(self.store, self.register):
                 ack = wire.decode_ack(body)
-                self._events.put(m.AckReceived(ack.id, ack.status, ack.reason, self.clock()))
+                self._events.put(ev.AckReceived(ack.id, ack.status, ack.reason, self.clock()))
             elif topic == wire.rpc_response_topic(self.store, self.register):
                 correlation = bytes(getattr(message.properties, "CorrelationData", b""))
                 response = wire.decode_response(body)  # a garbled answer is left to time out
@@ -275,7 +277,7 @@ class SyncLink:
 
     def _drain_events(self) -> None:
         now = self.clock()
-        events: list[m.Event] = []
+        events: list[ev.Event] = []
         while True:
             try:
                 event = self._events.get_nowait()
@@ -292,7 +294,7 @@ class SyncLink:
                     events.append(event)
         deadline = self.machine.next_deadline()
         if deadline is not None and deadline <= now:
-            events.append(m.Timer(now))
+            events.append(ev.Timer(now))
         for event in _grouped(events):
             self._feed(event)
         self._flush()
@@ -307,8 +309,8 @@ class SyncLink:
             except StorageError as exc:  # unsaved settles come back: the entries are resent
                 log.error("storage failed recording acks (%s); they will be asked again", exc)
 
-    def _feed(self, event: m.Event) -> None:
-        pending: list[m.Event] = [event]
+    def _feed(self, event: ev.Event) -> None:
+        pending: list[ev.Event] = [event]
         while pending:
             try:
                 actions = self.machine.handle(pending.pop(0))
@@ -326,37 +328,37 @@ class SyncLink:
         with self._lock:
             self._status = LinkStatus(self.machine.status, self.machine.unsent)
 
-    def _act(self, action: m.Action) -> m.Event | None:
-        if isinstance(action, m.Connect):
+    def _act(self, action: ev.Action) -> ev.Event | None:
+        if isinstance(action, ev.Connect):
             self._connect()
-        elif isinstance(action, m.Load):
+        elif isinstance(action, ev.Load):
             self._flush()  # what was settled must not be loaded as unsent again
             rows, unsent = self.port.unsent_after(action.after, action.limit)
             self._payloads.update({row.id: row for row in rows})
-            entries = tuple(m.OutboxEntry(row.seq, row.id) for row in rows)
-            return m.Loaded(action.token, entries, unsent, self.clock())
-        elif isinstance(action, m.Send):
+            entries = tuple(ev.OutboxEntry(row.seq, row.id) for row in rows)
+            return ev.Loaded(action.token, entries, unsent, self.clock())
+        elif isinstance(action, ev.Send):
             self._send(action)
-        elif isinstance(action, m.Settle):
+        elif isinstance(action, ev.Settle):
             self._settles.append((action.id, SETTLED[action.status], action.reason))
             self._payloads.pop(action.id, None)
-        elif isinstance(action, m.Requeue):
+        elif isinstance(action, ev.Requeue):
             self._flush()
             self.port.requeue()
-        elif isinstance(action, m.PublishStatus):
+        elif isinstance(action, ev.PublishStatus):
             self.client.publish(
                 wire.status_topic(self.store, self.register),
                 self._status_bytes("online", action.unsent),
                 qos=1,
                 retain=True,
             )
-        elif isinstance(action, m.Pull):
+        elif isinstance(action, ev.Pull):
             return self._pull(action.since)
-        elif isinstance(action, m.Refresh):
+        elif isinstance(action, ev.Refresh):
             return self._refresh()
         return None
 
-    def _send(self, action: m.Send) -> None:
+    def _send(self, action: ev.Send) -> None:
         self._sent.extend(e.seq for e in action.entries)
         for entry in action.entries:
             row = self._payloads.get(entry.id)
@@ -373,8 +375,8 @@ class SyncLink:
         self,
         method: str,
         params: dict[str, Any],
-        done: Callable[[wire.RpcResponse | None], m.Event],
-    ) -> m.Event | None:
+        done: Callable[[wire.RpcResponse | None], ev.Event],
+    ) -> ev.Event | None:
         """Start a request from the sync thread; `done` turns its answer into the next event.
 
         An answer sent in parts is fetched part by part (each with its own timeout) and
@@ -388,7 +390,7 @@ class SyncLink:
         method: str,
         params: dict[str, Any],
         answered: Answered,
-    ) -> m.Event | None:
+    ) -> ev.Event | None:
         correlation = self._correlation()
         if not self._connected or not self._publish_request(correlation, method, params):
             return answered(None)
@@ -399,49 +401,49 @@ class SyncLink:
         self,
         method: str,
         params: dict[str, Any],
-        done: Callable[[wire.RpcResponse | None], m.Event],
-        parts: list[wire.Part],
+        done: Callable[[wire.RpcResponse | None], ev.Event],
+        parts: list[Part],
     ) -> Answered:
-        def answered(response: wire.RpcResponse | None) -> m.Event | None:
+        def answered(response: wire.RpcResponse | None) -> ev.Event | None:
             if response is None or response.status != "ok":
                 return done(response)
             try:
-                part = wire.read_part(response.result)
+                part = read_part(response.result)
                 if part is None:
                     return done(response)
                 parts.append(part)
                 if part.index + 1 < part.count:
                     more = {**params, "part": part.index + 1, "digest": part.digest}
                     return self._ask(method, more, self._parts_then(method, params, done, parts))
-                return done(wire.RpcResponse("ok", wire.join_parts(parts)))
+                return done(wire.RpcResponse("ok", join_parts(parts)))
             except wire.WireError as exc:
                 log.warning("rpc %s: a part of the answer is unusable: %s", method, exc)
                 return done(None)
 
         return answered
 
-    def _pull(self, since: int) -> m.Event | None:
-        def done(response: wire.RpcResponse | None) -> m.Event:
+    def _pull(self, since: int) -> ev.Event | None:
+        def done(response: wire.RpcResponse | None) -> ev.Event:
             if response is None or response.status != "ok" or self.apply_changes is None:
-                return m.Pulled(None, self.clock())
+                return ev.Pulled(None, self.clock())
             try:
                 applied = self.apply_changes(response.result)
             except (StorageError, ValueError, KeyError) as exc:
                 log.error("could not apply catalogue changes: %s", exc)
-                return m.Pulled(None, self.clock())
-            return m.Pulled(since if applied is None else applied, self.clock())
+                return ev.Pulled(None, self.clock())
+            return ev.Pulled(since if applied is None else applied, self.clock())
 
         return self._call("changes_since", {"version": since}, done)
 
-    def _refresh(self) -> m.Event | None:
-        def done(response: wire.RpcResponse | None) -> m.Event:
+    def _refresh(self) -> ev.Event | None:
+        def done(response: wire.RpcResponse | None) -> ev.Event:
             if response is None or response.status != "ok" or self.apply_refresh is None:
-                return m.Refreshed(False, self.clock())
+                return ev.Refreshed(False, self.clock())
             try:
-                return m.Refreshed(self.apply_refresh(response.result), self.clock())
+                return ev.Refreshed(self.apply_refresh(response.result), self.clock())
             except (StorageError, ValueError, KeyError) as exc:
                 log.error("could not apply the refresh: %s", exc)
-                return m.Refreshed(False, self.clock())
+                return ev.Refreshed(False, self.clock())
 
         return self._call("refresh", {}, done)
 
@@ -471,14 +473,14 @@ class SyncLink:
         self.client.disconnect()
 
 
-def _grouped(events: list[m.Event]) -> list[m.Event]:
+def _grouped(events: list[ev.Event]) -> list[ev.Event]:
     """Consecutive acks become one AcksReceived: settled together, refilled once."""
-    out: list[m.Event] = []
+    out: list[ev.Event] = []
     for event in events:
-        if isinstance(event, m.AckReceived) and out and isinstance(out[-1], m.AckReceived):
-            out[-1] = m.AcksReceived((out[-1], event), event.now)
-        elif isinstance(event, m.AckReceived) and out and isinstance(out[-1], m.AcksReceived):
-            out[-1] = m.AcksReceived((*out[-1].acks, event), event.now)
+        if isinstance(event, ev.AckReceived) and out and isinstance(out[-1], ev.AckReceived):
+            out[-1] = ev.AcksReceived((out[-1], event), event.now)
+        elif isinstance(event, ev.AckReceived) and out and isinstance(out[-1], ev.AcksReceived):
+            out[-1] = ev.AcksReceived((*out[-1].acks, event), event.now)
         else:
             out.append(event)
     return out

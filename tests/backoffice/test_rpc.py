@@ -14,6 +14,7 @@ from appliance.domain.cart import WeightSource
 from appliance.domain.codec import decimal_text
 from appliance.domain.pricing import PricedCart
 from appliance.sync import wire
+from appliance.sync.parts import join_parts, read_part
 from appliance.sync.wire import RpcRequest, RpcResponse
 from backoffice import ledger
 from backoffice.db import Database, DatabaseUnavailable
@@ -212,14 +213,14 @@ def test_an_answer_over_the_payload_limit_comes_in_parts(stocked: Database) -> N
         for n in range(3000):
             ledger.put_customer(tx, "s1", f"c{n:05d}", "A customer with a long name " * 3)
     first = call(stocked, "refresh", {})
-    part = wire.read_part(first.result)
+    part = read_part(first.result)
     assert part is not None and part.index == 0 and part.count >= 2
     parts = [part]
     for index in range(1, part.count):
         response = call(stocked, "refresh", {"part": index, "digest": part.digest})
         assert len(wire.encode_response(response)) <= wire.MAX_PAYLOAD
-        parts.append(wire.read_part(response.result))  # type: ignore[arg-type]
-    whole = wire.join_parts(parts)
+        parts.append(read_part(response.result))  # type: ignore[arg-type]
+    whole = join_parts(parts)
     assert [c["id"] for c in whole["customers"]] == [f"c{n:05d}" for n in range(3000)]
     assert call(stocked, "refresh", {"part": part.count, "digest": part.digest}).error == (
         f"part: there are only {part.count} parts"

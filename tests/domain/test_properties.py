@@ -16,8 +16,7 @@ from appliance.domain.sale import SaleHeader, complete, decode, encode, rederive
 from appliance.domain.tender import TenderKind, settle
 from tests.domain.strategies import carts, nows, store_rules, tenders_for
 
-settings.register_profile("domain", max_examples=150, deadline=None)
-settings.load_profile("domain")
+DOMAIN = settings(max_examples=150)  # the money paths: more examples than the default 100
 
 
 def _header(now: datetime) -> SaleHeader:
@@ -25,6 +24,7 @@ def _header(now: datetime) -> SaleHeader:
                       now, offline=True)  # fmt: skip
 
 
+@DOMAIN
 @given(store_rules(), carts(), nows())
 def test_totals_equal_the_sum_of_the_lines(rules: StoreRules, cart: Cart, now: datetime) -> None:
     priced = price_cart(cart, rules, now)
@@ -39,6 +39,7 @@ def test_totals_equal_the_sum_of_the_lines(rules: StoreRules, cart: Cart, now: d
     assert priced.tax_total == total([t.amount for t in priced.taxes], rules.currency)
 
 
+@DOMAIN
 @given(store_rules(), carts(), nows())
 def test_tax_and_totals_are_never_negative(rules: StoreRules, cart: Cart, now: datetime) -> None:
     priced = price_cart(cart, rules, now)
@@ -52,6 +53,7 @@ def test_tax_and_totals_are_never_negative(rules: StoreRules, cart: Cart, now: d
         assert priced.tax_total.minor <= priced.total.minor
 
 
+@DOMAIN
 @given(st.data(), store_rules(), carts(), nows())
 def test_split_tenders_cover_the_total_exactly_and_change_is_never_negative(
     data: st.DataObject, rules: StoreRules, cart: Cart, now: datetime
@@ -68,6 +70,7 @@ def test_split_tenders_cover_the_total_exactly_and_change_is_never_negative(
     assert handed == settlement.paid + settlement.change
 
 
+@DOMAIN
 @given(st.data(), store_rules(), carts(), nows())
 def test_rederive_of_any_valid_sale_has_zero_drift_and_encoding_round_trips(
     data: st.DataObject, rules: StoreRules, cart: Cart, now: datetime
@@ -81,6 +84,7 @@ def test_rederive_of_any_valid_sale_has_zero_drift_and_encoding_round_trips(
     assert encode(decode(raw)) == raw
 
 
+@DOMAIN
 @given(st.integers(0, 10**9), st.lists(st.integers(0, 10**6), min_size=1, max_size=20))
 def test_allocate_is_exact_and_proportional(amount: int, weights: list[int]) -> None:
     shares = allocate(amount, weights)
@@ -91,6 +95,7 @@ def test_allocate_is_exact_and_proportional(amount: int, weights: list[int]) -> 
             assert abs(share * whole - amount * weight) < whole
 
 
+@DOMAIN
 @given(st.integers(-(10**6), 10**6), st.sampled_from(["CAD", "JPY", "KWD"]))
 def test_money_format_parse_round_trip(minor: int, currency: str) -> None:
     money = Money(minor, currency)

@@ -20,6 +20,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from appliance.sync import wire
+from appliance.sync.parts import (
+    Part,
+    join_parts,
+    part_request,
+    part_result,
+    read_part,
+    split_answer,
+)
 from appliance.sync.wire import (
     Ack,
     Beacon,
@@ -186,18 +194,18 @@ def test_what_fuzzing_found_is_refused_by_name(name: str, raw: bytes) -> None:
 @given(st.data())
 def test_answers_in_parts_read_or_name_what_is_wrong(data: st.DataObject) -> None:
     result = data.draw(json_objects)
-    parts = wire.split_answer(result)
-    assert wire.join_parts([wire.read_part(wire.part_result(p)) or p for p in parts]) == result
-    shown = data.draw(mutated_doc(wire.part_result(parts[0]), values=plain_values,
+    parts = split_answer(result)
+    assert join_parts([read_part(part_result(p)) or p for p in parts]) == result
+    shown = data.draw(mutated_doc(part_result(parts[0]), values=plain_values,
                                   keys=["part", "parts", "digest", "data"]))  # fmt: skip
     try:
-        part = wire.read_part(shown) if isinstance(shown, dict) else None
+        part = read_part(shown) if isinstance(shown, dict) else None
     except WireError as exc:
         check_message(exc)
         return
     if part is not None:
         try:
-            wire.join_parts([part])
+            join_parts([part])
         except WireError as exc:
             check_message(exc, starts="parts: ")
 
@@ -206,9 +214,9 @@ def test_answers_in_parts_read_or_name_what_is_wrong(data: st.DataObject) -> Non
 @given(st.data())
 def test_joined_parts_of_mutated_bytes_are_checked(data: st.DataObject) -> None:
     raw = data.draw(mutated_bytes(wire.canonical(data.draw(json_objects)), tokens=JSON_TOKENS))
-    part = wire.Part(0, 1, hashlib.sha256(raw).hexdigest(), raw)  # a digest that matches
+    part = Part(0, 1, hashlib.sha256(raw).hexdigest(), raw)  # a digest that matches
     try:
-        assert isinstance(wire.join_parts([part]), dict)
+        assert isinstance(join_parts([part]), dict)
     except WireError as exc:
         check_message(exc, starts="parts: ")
 
@@ -219,7 +227,7 @@ def test_part_requests_read_or_name_what_is_wrong(data: st.DataObject) -> None:
     params = {"since": 4, "part": 2, "digest": "b" * 64}
     mutated = data.draw(mutated_doc(params, values=plain_values, keys=["part", "digest"]))
     try:
-        own, index, digest = wire.part_request(mutated)
+        own, index, digest = part_request(mutated)
     except WireError as exc:
         check_message(exc, starts=("part: ", "digest: "))
         return
@@ -252,14 +260,14 @@ def test_a_lone_last_part_with_a_huge_count_is_refused_without_counting_to_it() 
     digest = hashlib.sha256(b"{}").hexdigest()
     for count in (10**9, 2**63, 10**30):
         result = {"part": count - 1, "parts": count, "digest": digest, "data": "e30="}
-        part = wire.read_part(result)
+        part = read_part(result)
         assert part is not None
         with pytest.raises(WireError, match="parts: missing or out of order"):
-            wire.join_parts([part])
+            join_parts([part])
 
 
 def test_a_part_whose_data_is_not_ascii_is_not_base64() -> None:
     # Found by fuzzing: base64 raised a bare ValueError for a non-ASCII character.
     digest = hashlib.sha256(b"").hexdigest()
     with pytest.raises(WireError, match="data: not base64"):
-        wire.read_part({"part": 0, "parts": 1, "digest": digest, "data": "é" * 4})
+        read_part({"part": 0, "parts": 1, "digest": digest, "data": "é" * 4})

@@ -4,9 +4,10 @@ The broker here is anonymous and has no ACL, the worst case: whatever a client s
 register's topic reaches the consumer. For every hostile entry the back office either
 answers a `rejected` ack with a reason (when the payload still says its id and sequence:
 an ack needs both) or logs why it dropped it; it never crashes or stalls, and a good sale
-published after them all is accepted. tests/faults/test_sync_faults.py sends garbage just
-over the size limit; here it is megabytes, 100,000 levels of nesting, a wrong type in
-every envelope field, every field missing, and entries claiming another identity.
+published after them all is accepted. tests/faults/test_garbage_on_the_wire.py sends
+garbage just over the size limit; here it is megabytes, 100,000 levels of nesting, a
+wrong type in every envelope field, every field missing, and entries claiming another
+identity.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from paho.mqtt.properties import Properties
 from appliance.domain.chain import GENESIS_HASH
 from appliance.domain.pan import raw_holds_card_number
 from appliance.sync import wire
+from appliance.sync.parts import Part, join_parts
 from appliance.sync.wire import WireError
 from backoffice.consumer import RECOVER_LIMIT, Consumer
 from backoffice.db import Database
@@ -333,9 +335,9 @@ def test_every_decoder_turns_100000_levels_and_megabytes_into_a_wire_error(
 
 def test_an_answer_in_parts_nested_100000_levels_is_a_wire_error() -> None:
     data = b"[" * DEEP + b"]" * DEEP
-    part = wire.Part(0, 1, hashlib.sha256(data).hexdigest(), data)
+    part = Part(0, 1, hashlib.sha256(data).hexdigest(), data)
     with pytest.raises(WireError, match="parts: not JSON"):
-        wire.join_parts([part])
+        join_parts([part])
 
 
 def test_the_consumer_reads_no_more_than_the_end_of_a_payload_past_the_recover_limit(

@@ -10,7 +10,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from appliance.sync import machine as m
+from appliance.sync import events as ev
 from appliance.sync.machine import MachineError, Settings, State, SyncMachine
 
 
@@ -43,8 +43,8 @@ class World:
 
     # --- driving the machine ------------------------------------------------------------
 
-    def feed(self, event: m.Event) -> None:
-        events: deque[m.Event] = deque([event])
+    def feed(self, event: ev.Event) -> None:
+        events: deque[ev.Event] = deque([event])
         while events:
             for action in self.machine.handle(events.popleft()):
                 follow = self.act(action)
@@ -54,31 +54,31 @@ class World:
     def unsent(self) -> list[int]:
         return [s for s, st in sorted(self.states.items()) if st in ("pending", "in_flight")]
 
-    def act(self, action: m.Action) -> m.Event | None:
-        if isinstance(action, m.Connect):
+    def act(self, action: ev.Action) -> ev.Event | None:
+        if isinstance(action, ev.Connect):
             self.connect_asked = True
-        elif isinstance(action, m.Load):
+        elif isinstance(action, ev.Load):
             rows = [s for s in self.unsent() if s > action.after][: action.limit]
-            entries = tuple(m.OutboxEntry(s, self.ids[s]) for s in rows)
-            return m.Loaded(action.token, entries, len(self.unsent()), self.now)
-        elif isinstance(action, m.Send):
+            entries = tuple(ev.OutboxEntry(s, self.ids[s]) for s in rows)
+            return ev.Loaded(action.token, entries, len(self.unsent()), self.now)
+        elif isinstance(action, ev.Send):
             for entry in action.entries:
                 if self.states[entry.seq] in ("pending", "in_flight"):
                     self.states[entry.seq] = "in_flight"
                 if self.up:
                     self.to_office.append(entry.seq)
-        elif isinstance(action, m.Settle):
+        elif isinstance(action, ev.Settle):
             seq = next(s for s, i in self.ids.items() if i == action.id)
             if self.states[seq] != "confirmed":
                 confirmed = action.status in ("accepted", "duplicate")
                 self.states[seq] = "confirmed" if confirmed else "rejected"
-        elif isinstance(action, m.Requeue):
+        elif isinstance(action, ev.Requeue):
             for seq, state in self.states.items():
                 if state == "in_flight":
                     self.states[seq] = "pending"
-        elif isinstance(action, m.Pull):
+        elif isinstance(action, ev.Pull):
             self.pull_asked = action.since
-        elif isinstance(action, m.Refresh):
+        elif isinstance(action, ev.Refresh):
             assert not self.unsent(), "a refresh with entries unsent could undo their deductions"
             self.refresh_asked = True
         return None
@@ -88,7 +88,7 @@ class World:
     def commit(self) -> None:
         seq = len(self.states) + 1
         self.states[seq], self.ids[seq] = "pending", f"id-{seq}"
-        self.feed(m.Pending(len(self.unsent()), self.now))
+        self.feed(ev.Pending(len(self.unsent()), self.now))
 
     def office_takes_one(self) -> None:
         seq = self.to_office.popleft()
@@ -108,18 +108,18 @@ class World:
         self.to_office.clear()
         self.to_register.clear()
         self.pull_asked, self.refresh_asked = None, False  # the link abandons its requests
-        self.feed(m.Disconnected(self.now))
+        self.feed(ev.Disconnected(self.now))
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
         deadline = self.machine.next_deadline()
         if deadline is not None and deadline <= self.now:
-            self.feed(m.Timer(self.now))
+            self.feed(ev.Timer(self.now))
 
     def answer_connect(self, ok: bool) -> None:
         self.connect_asked = False
         self.up = ok
-        self.feed(m.Connected(self.now) if ok else m.ConnectFailed(self.now))
+        self.feed(ev.Connected(self.now) if ok else ev.ConnectFailed(self.now))
 
     def restart(self) -> None:
         """The register process dies and comes back: the outbox survives, the machine does not."""
@@ -131,7 +131,7 @@ class World:
                 self.states[seq] = "pending"
         self.connect_asked, self.pull_asked, self.refresh_asked = False, None, False
         self.machine = self._new_machine()
-        self.feed(m.Start(self.now))
+        self.feed(ev.Start(self.now))
 
     def heal_and_drain(self) -> None:
         """No more faults: run until nothing is unsent and nothing is moving."""
@@ -142,7 +142,7 @@ class World:
                 self.office_takes_one()
             elif self.to_register:
                 ident, answer, reason = self.to_register.popleft()
-                self.feed(m.AckReceived(ident, answer, reason, self.now))
+                self.feed(ev.AckReceived(ident, answer, reason, self.now))
             elif self.unsent() or self.machine.state in (State.OFFLINE, State.CONNECTING):
                 self.advance(1.0)
             else:
@@ -156,13 +156,13 @@ class SyncModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.world = World()
-        self.world.feed(m.Start(0.0))
+        self.world.feed(ev.Start(0.0))
 
     @rule(window=st.sampled_from([1, 4, 32]))
     def pick_window(self, window: int) -> None:
         if not self.world.states:
             self.world = World(window=window)
-            self.world.feed(m.Start(0.0))
+            self.world.feed(ev.Start(0.0))
 
     @rule()
     def commit(self) -> None:
@@ -187,7 +187,7 @@ class SyncModel(RuleBasedStateMachine):
     @rule()
     def ack_arrives(self) -> None:
         ident, answer, reason = self.world.to_register.popleft()
-        self.world.feed(m.AckReceived(ident, answer, reason, self.world.now))
+        self.world.feed(ev.AckReceived(ident, answer, reason, self.world.now))
 
     @precondition(lambda self: len(self.world.to_register) >= 2)
     @rule(count=st.integers(2, 5))
@@ -196,8 +196,8 @@ class SyncModel(RuleBasedStateMachine):
         acks = []
         while world.to_register and len(acks) < count:
             ident, answer, reason = world.to_register.popleft()
-            acks.append(m.AckReceived(ident, answer, reason, world.now))
-        world.feed(m.AcksReceived(tuple(acks), world.now))
+            acks.append(ev.AckReceived(ident, answer, reason, world.now))
+        world.feed(ev.AcksReceived(tuple(acks), world.now))
 
     @precondition(lambda self: bool(self.world.to_register))
     @rule()
@@ -224,19 +224,19 @@ class SyncModel(RuleBasedStateMachine):
 
     @rule(version=st.integers(0, 5))
     def beacon(self, version: int) -> None:
-        self.world.feed(m.BeaconSeen(version, self.world.now))
+        self.world.feed(ev.BeaconSeen(version, self.world.now))
 
     @precondition(lambda self: self.world.pull_asked is not None)
     @rule(ok=st.booleans())
     def pull_answers(self, ok: bool) -> None:
         self.world.pull_asked = None
-        self.world.feed(m.Pulled(5 if ok else None, self.world.now))
+        self.world.feed(ev.Pulled(5 if ok else None, self.world.now))
 
     @precondition(lambda self: self.world.refresh_asked)
     @rule(ok=st.booleans())
     def refresh_answers(self, ok: bool) -> None:
         self.world.refresh_asked = False
-        self.world.feed(m.Refreshed(ok, self.world.now))
+        self.world.feed(ev.Refreshed(ok, self.world.now))
 
     @invariant()
     def never_more_in_flight_than_the_window(self) -> None:
@@ -265,11 +265,11 @@ TestSyncModel = SyncModel.TestCase
 def started(window: int = 2) -> World:
     """Connected, its outbox empty, the refresh every connection asks for answered."""
     world = World(window=window)
-    world.feed(m.Start(0.0))
+    world.feed(ev.Start(0.0))
     world.answer_connect(True)
     assert world.refresh_asked and world.machine.state is State.PULLING
     world.refresh_asked = False
-    world.feed(m.Refreshed(True, world.now))
+    world.feed(ev.Refreshed(True, world.now))
     assert world.machine.state is State.SYNCED
     return world
 
@@ -282,7 +282,7 @@ def test_drains_with_a_window_and_frees_slots_on_acks() -> None:
     assert world.machine.status == "syncing"
     world.office_takes_one()
     ident, answer, reason = world.to_register.popleft()
-    world.feed(m.AckReceived(ident, answer, reason, world.now))
+    world.feed(ev.AckReceived(ident, answer, reason, world.now))
     assert list(world.to_office) == [2, 3]
     world.heal_and_drain()
     assert world.machine.state is State.SYNCED and world.machine.status == "online"
@@ -301,7 +301,7 @@ def test_an_unacked_entry_is_resent_with_the_same_id_after_its_deadline() -> Non
 
 def test_reconnects_back_off_exponentially_up_to_the_cap() -> None:
     world = World()
-    world.feed(m.Start(0.0))
+    world.feed(ev.Start(0.0))
     delays = []
     for _ in range(6):
         world.answer_connect(False)
@@ -309,7 +309,7 @@ def test_reconnects_back_off_exponentially_up_to_the_cap() -> None:
         assert deadline is not None
         delays.append(deadline - world.now)
         world.now = deadline
-        world.feed(m.Timer(world.now))
+        world.feed(ev.Timer(world.now))
         assert world.connect_asked
     assert delays == [0.75, 1.5, 3.0, 6.0, 6.0, 6.0]  # jitter 0.5 -> x0.75; cap 8 -> 6
 
@@ -322,32 +322,32 @@ def test_a_disconnect_requeues_and_a_stale_load_is_ignored() -> None:
     world.drop()
     assert world.states[1] == "pending" and machine.state is State.OFFLINE
     assert machine.status == "offline"
-    assert machine.handle(m.Loaded(token, (m.OutboxEntry(1, "id-1"),), 1, world.now)) == []
+    assert machine.handle(ev.Loaded(token, (ev.OutboxEntry(1, "id-1"),), 1, world.now)) == []
     assert not machine.in_flight
 
 
 def test_pull_then_refresh_only_with_an_empty_outbox() -> None:
     world = started()
     world.commit()
-    world.feed(m.BeaconSeen(3, world.now))
+    world.feed(ev.BeaconSeen(3, world.now))
     assert world.pull_asked is None, "never while something is unsent"
     world.heal_and_drain()
     assert world.pull_asked == 0 and world.machine.state is State.PULLING
     world.commit()  # a sale while pulling: it is sent, the refresh waits for it
-    world.feed(m.Pulled(3, world.now))
+    world.feed(ev.Pulled(3, world.now))
     assert not world.refresh_asked
     world.heal_and_drain()
     assert world.refresh_asked and world.machine.known_version == 3
-    world.feed(m.Refreshed(True, world.now))
+    world.feed(ev.Refreshed(True, world.now))
     assert world.machine.state is State.SYNCED
 
 
 def test_a_failed_pull_is_retried_later() -> None:
     world = started()
-    world.feed(m.Pending(0, world.now))
+    world.feed(ev.Pending(0, world.now))
     world.heal_and_drain()
-    world.feed(m.BeaconSeen(2, world.now))
-    world.feed(m.Pulled(None, world.now))
+    world.feed(ev.BeaconSeen(2, world.now))
+    world.feed(ev.Pulled(None, world.now))
     assert world.machine.state is State.SYNCED and world.pull_asked == 0
     world.pull_asked = None
     world.advance(6.0)
@@ -356,47 +356,47 @@ def test_a_failed_pull_is_retried_later() -> None:
 
 def test_status_is_published_on_connect_and_periodically() -> None:
     machine = SyncMachine(Settings(status_every=30.0))
-    machine.handle(m.Start(0.0))
-    actions = machine.handle(m.Connected(1.0))
-    assert m.PublishStatus(0) in actions
-    machine.handle(m.Loaded(machine._token, (), 0, 1.0))
-    assert m.PublishStatus(0) in machine.handle(m.Timer(31.0))
+    machine.handle(ev.Start(0.0))
+    actions = machine.handle(ev.Connected(1.0))
+    assert ev.PublishStatus(0) in actions
+    machine.handle(ev.Loaded(machine._token, (), 0, 1.0))
+    assert ev.PublishStatus(0) in machine.handle(ev.Timer(31.0))
 
 
 def test_an_event_a_state_does_not_expect_is_a_machine_error() -> None:
     machine = SyncMachine(Settings())
     with pytest.raises(MachineError, match="Connected is not expected while idle"):
-        machine.handle(m.Connected(0.0))
+        machine.handle(ev.Connected(0.0))
 
 
 def test_a_failure_reported_twice_is_handled_once() -> None:
     world = World()
-    world.feed(m.Start(0.0))
+    world.feed(ev.Start(0.0))
     world.answer_connect(False)
     deadline = world.machine.next_deadline()
-    assert world.machine.handle(m.ConnectFailed(0.1)) == []
-    assert world.machine.handle(m.Disconnected(0.1)) == []
+    assert world.machine.handle(ev.ConnectFailed(0.1)) == []
+    assert world.machine.handle(ev.Disconnected(0.1)) == []
     assert world.machine.next_deadline() == deadline, "no second backoff step"
 
 
 def test_each_resend_of_an_entry_waits_twice_as_long_up_to_the_cap() -> None:
     settings = Settings(ack_timeout=10.0, resend_max=35.0, status_every=1e9)
     machine = SyncMachine(settings, rand=lambda: 0.5)
-    machine.handle(m.Start(0.0))
-    machine.handle(m.Connected(0.0))
-    machine.handle(m.Loaded(machine._token, (m.OutboxEntry(1, "id-1"),), 1, 0.0))
+    machine.handle(ev.Start(0.0))
+    machine.handle(ev.Connected(0.0))
+    machine.handle(ev.Loaded(machine._token, (ev.OutboxEntry(1, "id-1"),), 1, 0.0))
     sent_at, now = [], 0.0
     for _ in range(5):
         deadline = machine.next_deadline()
         assert deadline is not None
         now = deadline
-        actions = machine.handle(m.Timer(now))
-        assert m.Send((m.OutboxEntry(1, "id-1"),), resend=True) in actions
+        actions = machine.handle(ev.Timer(now))
+        assert ev.Send((ev.OutboxEntry(1, "id-1"),), resend=True) in actions
         sent_at.append(now)
     waits = [b - a for a, b in zip([0.0, *sent_at], sent_at, strict=False)]
     # first copy: ack_timeout; each resend doubles it (x1.25 jitter), capped at 35 s (x1.25)
     assert waits == [10.0, 25.0, 43.75, 43.75, 43.75]
-    machine.handle(m.AckReceived("id-1", "accepted", "", now))
+    machine.handle(ev.AckReceived("id-1", "accepted", "", now))
     assert not machine.in_flight, "the ack ends the resends"
 
 
@@ -408,7 +408,7 @@ def test_balances_are_refreshed_on_each_connection_and_periodically() -> None:
     # the simulated clock crossed refresh_every (300 s): the machine's own timer fired
     assert world.refresh_asked, "the periodic refresh timer asks again while online"
     world.refresh_asked = False
-    world.feed(m.Refreshed(True, world.now))
+    world.feed(ev.Refreshed(True, world.now))
     world.drop()
     world.advance(10.0)  # reconnects
     world.answer_connect(True)

@@ -11,6 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from appliance.sync import wire
+from appliance.sync.parts import (
+    PART_BYTES,
+    Part,
+    join_parts,
+    part_request,
+    part_result,
+    read_part,
+    split_answer,
+)
 from appliance.sync.wire import (
     Ack,
     Beacon,
@@ -199,30 +208,30 @@ def test_junk_topics_never_raise_anything_but_wire_error(topic: str) -> None:
 
 @given(st.dictionaries(st.text(max_size=8), st.text(max_size=400_000), max_size=3))
 def test_an_answer_split_into_parts_joins_back_whole(result: dict[str, str]) -> None:
-    parts = wire.split_answer(result)
-    assert all(len(p.data) <= wire.PART_BYTES for p in parts)
-    sent = [wire.read_part(wire.decode_response(wire.encode_response(
-        wire.RpcResponse("ok", wire.part_result(p))
+    parts = split_answer(result)
+    assert all(len(p.data) <= PART_BYTES for p in parts)
+    sent = [read_part(wire.decode_response(wire.encode_response(
+        wire.RpcResponse("ok", part_result(p))
     )).result) for p in parts]  # fmt: skip
-    assert all(len(wire.encode_response(wire.RpcResponse("ok", wire.part_result(p))))
+    assert all(len(wire.encode_response(wire.RpcResponse("ok", part_result(p))))
                <= wire.MAX_PAYLOAD for p in parts)  # fmt: skip
-    assert wire.join_parts([p for p in sent if p is not None]) == result
+    assert join_parts([p for p in sent if p is not None]) == result
 
 
 def test_parts_that_do_not_fit_are_named() -> None:
-    first, second = wire.split_answer({"text": "x" * (wire.PART_BYTES + 10)})
-    assert wire.read_part({"customers": []}) is None  # a whole answer
+    first, second = split_answer({"text": "x" * (PART_BYTES + 10)})
+    assert read_part({"customers": []}) is None  # a whole answer
     with pytest.raises(WireError, match="missing or out of order"):
-        wire.join_parts([second, first])
+        join_parts([second, first])
     with pytest.raises(WireError, match="missing or out of order"):
-        wire.join_parts([first])
-    other = wire.split_answer({"text": "y" * (wire.PART_BYTES + 10)})[1]
+        join_parts([first])
+    other = split_answer({"text": "y" * (PART_BYTES + 10)})[1]
     with pytest.raises(WireError, match="does not match its digest"):
-        wire.join_parts([first, other])
-    odd = wire.Part(0, 1, first.digest, b"[1]")
+        join_parts([first, other])
+    odd = Part(0, 1, first.digest, b"[1]")
     with pytest.raises(WireError, match="does not match"):
-        wire.join_parts([odd])
-    good = wire.part_result(first)
+        join_parts([odd])
+    good = part_result(first)
     for bad, message in (
         ({**good, "part": 2}, "part: 2 is not one of 2 parts"),
         ({**good, "data": "***"}, "data: not base64"),
@@ -231,20 +240,20 @@ def test_parts_that_do_not_fit_are_named() -> None:
         ({**good, "parts": 0}, "parts: must be 1 or more"),
     ):
         with pytest.raises(WireError, match=message):
-            wire.read_part(bad)
+            read_part(bad)
 
 
 def test_joined_parts_must_be_a_json_object() -> None:
     for raw, message in ((b"\xff", "not JSON"), (b"[1]", "expected an object")):
         digest = hashlib.sha256(raw).hexdigest()
         with pytest.raises(WireError, match=message):
-            wire.join_parts([wire.Part(0, 1, digest, raw)])
+            join_parts([Part(0, 1, digest, raw)])
 
 
 def test_a_request_for_a_part_names_what_is_wrong() -> None:
     digest = "a" * 64
-    assert wire.part_request({"version": 3}) == ({"version": 3}, 0, None)
-    assert wire.part_request({"version": 3, "part": 2, "digest": digest}) == (
+    assert part_request({"version": 3}) == ({"version": 3}, 0, None)
+    assert part_request({"version": 3, "part": 2, "digest": digest}) == (
         {"version": 3}, 2, digest)  # fmt: skip
     for params, message in (
         ({"part": 1}, "needs the answer's digest"),
@@ -253,4 +262,4 @@ def test_a_request_for_a_part_names_what_is_wrong() -> None:
         ({"digest": "zz"}, "digest: malformed"),
     ):
         with pytest.raises(WireError, match=message):
-            wire.part_request(params)
+            part_request(params)
