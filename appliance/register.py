@@ -43,6 +43,7 @@ from appliance.domain.tender import BALANCE_KINDS, Tender, TenderKind
 from appliance.register_backroom import Backroom
 from appliance.register_core import (
     CompletedSale,
+    EntryRecorded,
     NeedsConnection,
     NeedsManager,
     NotLoggedIn,
@@ -72,6 +73,7 @@ CARD_AS_ACCOUNT = ("that number looks like a payment card's (never stored): char
 
 __all__ = [
     "CompletedSale",
+    "EntryRecorded",
     "NeedsConnection",
     "NeedsManager",
     "NotLoggedIn",
@@ -317,7 +319,7 @@ class Register(Lookups, Labels, Backroom):
         try:
             done = self._write(commit, "saving the sale")
         except StorageTimeout:
-            self._uncertain = sale_id  # the commit may still land: settled before anything else
+            self._uncertain = (sale_id, "sale")  # the commit may still land: looked for first
             raise
         self.cart, self.tenders = Cart(), []
         self._committed()

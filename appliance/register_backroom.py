@@ -50,17 +50,17 @@ class Backroom(RegisterCore):
         """Take cash from the drawer to the safe; sent to the back office like a sale."""
         cashier, now = self._who(), self.clock()
 
+        entry_id = self.new_id()
+
         def run(txn: Txn) -> CashDrop:
             current = local.till(txn, self.storage, self.queue.register, self.currency)
             after, drop = current.drop(cashier.id, amount, bag, now)
             local.put_till(txn, self.storage, self.queue.register, after)
             body = {**codec.to_data(drop), "currency": self.currency}
-            self._record("cashdrop", body, {"total": amount.minor, "bag": bag}, txn, now)
+            self._record(entry_id, "cashdrop", body, {"total": amount.minor, "bag": bag}, txn, now)
             return drop
 
-        drop = self._write(run, "recording the cash drop")
-        self._committed()
-        return drop
+        return self._write_entry(run, entry_id, "cash drop")
 
     def close_till(self, counted: Money) -> TillClose:
         """Count out the till: over or short."""
@@ -83,9 +83,9 @@ class Backroom(RegisterCore):
         now = self.clock()
         body = {"cashier": cashier.id, "manager": manager.id, "reason": reason,
                 "at": now.isoformat()}  # fmt: skip
-        self._write(lambda t: self._record("nosale", body, {"reason": reason}, t, now),
-                    "recording the drawer opening")  # fmt: skip
-        self._committed()
+        entry_id, summary = self.new_id(), {"reason": reason}
+        self._write_entry(lambda t: self._record(entry_id, "nosale", body, summary, t, now),
+                          entry_id, "drawer opening")  # fmt: skip
         return manager
 
     def prune_history(self) -> int:
@@ -97,15 +97,16 @@ class Backroom(RegisterCore):
         """A time clock punch for the logged-in cashier."""
         cashier, now = self._who(), self.clock()
 
+        entry_id = self.new_id()
+
         def run(txn: Txn) -> Punch:
             clock, punched = local.time_clock(txn, self.storage, cashier.id).punch(action, now)
             local.put_time_clock(txn, self.storage, clock)
-            self._record("timeclock", codec.to_data(punched), {"action": action.value}, txn, now)
+            summary = {"action": action.value}
+            self._record(entry_id, "timeclock", codec.to_data(punched), summary, txn, now)
             return punched
 
-        punched = self._write(run, "recording the punch")
-        self._committed()
-        return punched
+        return self._write_entry(run, entry_id, "punch")
 
     def shift_report(self, close: bool = False, manager_pin: str | None = None) -> ShiftReport:
         """X report (running) or, with a manager, Z report (closes the shift)."""

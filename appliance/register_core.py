@@ -24,6 +24,7 @@ from appliance.domain.tender import Tender
 from appliance.settings import tax_table
 from appliance.store import cache, local, outbox
 from appliance.store.cache import Campaigns
+from appliance.store.errors import StorageTimeout
 from appliance.store.executor import StorageThread
 from appliance.store.lmdb_env import Storage, Txn
 from appliance.store.local import Cashier
@@ -65,6 +66,10 @@ class SaleRecorded(RegisterError):
             "and its receipt is in the print queue"
         )
         self.done = done
+
+
+class EntryRecorded(RegisterError):
+    """A punch, cash drop or drawer opening whose save timed out was recorded after all."""
 
 
 class WeightRequired(RegisterError):
@@ -120,7 +125,8 @@ class RegisterCore:
         self.cashier: Cashier | None = None
         self.cart = Cart()
         self.tenders: list[Tender] = []
-        self._uncertain: str | None = None  # id of a sale whose save timed out
+        self._uncertain: tuple[str, str] | None = None  # (id, what) of an entry whose save
+        # timed out: the commit may still land, so it is looked for before anything else
         self.on_commit: Callable[[int], None] | None = None  # the sync link's notify_committed
         self._campaigns: tuple[int, Campaigns] | None = None
         self._products: dict[str, Product] = {}  # decoded per cache version (storage thread)
@@ -160,25 +166,42 @@ class RegisterCore:
     def _who(self) -> Cashier:
         """The logged-in cashier, after settling any sale whose save timed out."""
         if self._uncertain is not None:
-            self._settle_uncertain(self._uncertain)
+            self._settle_uncertain(*self._uncertain)
         if self.cashier is None:
             raise NotLoggedIn("log in first")
         return self.cashier
 
-    def _settle_uncertain(self, sale_id: str) -> None:
-        def run(txn: Txn) -> CompletedSale | None:
-            entry = outbox.find(txn, self.storage, self.queue, sale_id)
-            if entry is None:
-                return None
+    def _settle_uncertain(self, entry_id: str, what: str) -> None:
+        """Was the entry whose save timed out committed after all? Then say so (and tell the
+        sync link), so that the cashier does not enter it a second time."""
+
+        def run(txn: Txn) -> CompletedSale | bool:
+            entry = outbox.find(txn, self.storage, self.queue, entry_id)
+            if entry is None or entry.kind != "sale":
+                return entry is not None
             jobs = [j["number"] for j in local.print_jobs(txn, self.storage, pending_only=False)
-                    if j["ref"] == sale_id]  # fmt: skip
+                    if j["ref"] == entry_id]  # fmt: skip
             return CompletedSale(self._sale_of(txn, entry), entry.seq, jobs[0] if jobs else 0)
 
-        done = self._read(run, "checking the last sale")  # runs after the queued commit
+        done = self._read(run, f"checking the last {what}")  # runs after the queued commit
         self._uncertain = None
-        if done is not None:
+        if done is False:
+            return
+        self._committed()
+        if isinstance(done, CompletedSale):
             self.cart, self.tenders = Cart(), []
             raise SaleRecorded(done)
+        raise EntryRecorded(f"the last {what} was saved after all: do not enter it again")
+
+    def _write_entry(self, run: Callable[[Txn], T], entry_id: str, what: str) -> T:
+        """Commit an outbox entry; a timeout leaves it uncertain (see `_settle_uncertain`)."""
+        try:
+            done = self._write(run, f"recording the {what}")
+        except StorageTimeout:
+            self._uncertain = (entry_id, what)
+            raise
+        self._committed()
+        return done
 
     def _check(self, pin: str, which: Callable[[Cashier], bool]) -> Cashier | None:
         candidates = [c for c in self._read(lambda t: local.cashiers(t, self.storage)) if which(c)]
@@ -222,7 +245,7 @@ class RegisterCore:
         if self.on_commit is not None:
             self.on_commit(self._read(lambda t: outbox.unsent_count(t, self.storage, self.queue)))
 
-    def _record(self, kind: str, body: dict[str, Any], summary: dict[str, Any],
+    def _record(self, entry_id: str, kind: str, body: dict[str, Any], summary: dict[str, Any],
                 txn: Txn, now: datetime) -> None:  # fmt: skip
-        outbox.append(txn, self.storage, self.queue, entry_id=self.new_id(), kind=kind, at=now,
+        outbox.append(txn, self.storage, self.queue, entry_id=entry_id, kind=kind, at=now,
                       body=body, summary=summary)  # fmt: skip

@@ -59,7 +59,14 @@ from appliance.domain.pan import (
     scrub,
 )
 from appliance.domain.rules import StoreRules
-from appliance.domain.sale import SCHEMA_VERSION, Drift, Sale, rederive
+from appliance.domain.sale import (
+    SCHEMA_VERSION,
+    Drift,
+    Sale,
+    earned_by_rules,
+    movements_problem,
+    rederive,
+)
 from appliance.domain.till import CashDrop
 from appliance.domain.timeclock import Punch
 from appliance.sync import wire
@@ -361,22 +368,16 @@ class Consumer:
             _queue_rejection(batch, refused, item.payload, in_chain=False)
             log.warning("rejected entry %s on %s/%s: %s", item.id, *key, refused.reason)
             return refused.ack
-        if owner is not None:
-            # never "duplicate" to a register whose entry was not stored: it would drop it
-            taken = "id: already used by an entry of another register"
-            return Ack(item.id, item.seq, "rejected", taken)
         if stored is not None and stored.in_chain:  # a rejection is final for that id
             return Ack(item.id, item.seq, "rejected", stored.reason)
+        if owner is not None:
+            # never "duplicate" to a register whose entry was not stored: it would drop it
+            return _reject_own(batch, item, "id: already used by an entry of another register")
         assert item.envelope is not None
         try:
             verdict = self._verdict(batch.tx, item, rules)
         except Rejection as exc:
-            refused = _Refused(item.where, item.id, item.seq, str(exc))
-            _queue_rejection(batch, refused, item.payload, in_chain=True)
-            batch.received(key, item.seq)
-            log.info("rejected %s %s (%s/%s #%d): %s", item.where.kind, item.id, *key, item.seq,
-                     refused.reason)  # fmt: skip
-            return refused.ack
+            return _reject_own(batch, item, str(exc))
         batch.accept(item.envelope, item.payload)
         verdict.write(batch.writes)
         batch.received(key, item.seq)
@@ -401,6 +402,18 @@ class Consumer:
         return judged.outcome
 
 
+def _reject_own(batch: Batch, item: _Item, reason: str) -> Ack:
+    """Refuse the register's own entry for good: kept with its reason, its seq received
+    (the register settles it and goes on, so it must not show as a gap)."""
+    key = (item.where.store, item.where.register)
+    refused = _Refused(item.where, item.id, item.seq, reason)
+    _queue_rejection(batch, refused, item.payload, in_chain=True)
+    batch.received(key, item.seq)
+    log.info("rejected %s %s (%s/%s #%d): %s", item.where.kind, item.id, *key, item.seq,
+             refused.reason)  # fmt: skip
+    return refused.ack
+
+
 def _decode_sale(envelope: Envelope) -> Sale:
     """The sale in the body, agreeing with its envelope on who, where and which."""
     body = envelope.body
@@ -419,6 +432,9 @@ def _decode_sale(envelope: Envelope) -> Sale:
                 f"body.{name}: the sale says {str(recorded)[:70]!r} but its "
                 f"envelope says {str(expected)[:70]!r}"
             )
+    problem = movements_problem(sale)
+    if problem is not None:  # else its balances and points would move by what it says
+        raise Rejection(f"body.{problem}")
     return sale
 
 
@@ -432,10 +448,17 @@ def _judge_sale(sale: Sale, found: tuple[StoreRow, StoreRules] | None) -> _Verdi
             f"body.currency: the sale is in {sale.currency} but store "
             f"{sale.store} sells in {row.currency}"
         )
-    drift = rederive(sale, rules)
+    try:
+        drift = rederive(sale, rules)
+    except DomainError as exc:  # e.g. a quantity past the limit, an amount out of range
+        raise Rejection(f"body: {exc}") from None
     if not drift.clean and not sale.offline:
         raise Rejection(f"online sale drifted from the back office's rules: {_drift_text(drift)}")
     derived = None if drift.total is None else sale.total.minor - drift.total.minor
+    earned = earned_by_rules(sale, rules)
+    if sale.loyalty is not None and sale.loyalty.earned != (earned or 0):
+        # the back office's rules decide the points (the drift keeps what the register said)
+        sale = replace(sale, loyalty=replace(sale.loyalty, earned=earned or 0))
     return _Verdict(lambda t: ledger.write_sale(t, sale, drift), _server(drift, derived))
 
 

@@ -96,6 +96,10 @@ class _WriterLock:
         os.close(self._fd)
 
 
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
 def dialect_of(url: str) -> str:
     """The dialect, "sqlite" or "postgresql", of a database URL; DatabaseError for anything else."""
     if url.startswith("sqlite:///"):
@@ -242,6 +246,8 @@ class Database:
                 )
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
+                # SQLite's own LOWER knows only ASCII: "Émile" would never match "émile"
+                conn.create_function("LOWER", 1, _lower, deterministic=True)
             else:
                 conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
         except (sqlite3.Error, psycopg.Error) as exc:

@@ -89,18 +89,36 @@ class CartLine:
     discount: Discount | None = None
 
 
-def _check_quantity(sku: str, quantity: Decimal, whole: bool) -> None:
+MAX_QUANTITY = Decimal(100_000)
+"""The most of one product a line can hold: past it, a slip of the finger, not a sale."""
+MAX_WEIGHT = Decimal(10_000)
+"""The heaviest a weighed line can be, in the product's unit (kg or lb)."""
+
+
+def check_quantity(sku: str, quantity: Decimal) -> None:
+    """A line's quantity (of items, or of packs of a weight): whole, 1 to MAX_QUANTITY."""
     if not quantity.is_finite() or quantity <= 0:
-        raise InvalidQuantity(f"{sku}: quantity must be positive, got {quantity}")
-    if whole and quantity != quantity.to_integral_value():
+        raise InvalidQuantity(f"{sku}: quantity must be positive, got {str(quantity)[:20]}")
+    if quantity > MAX_QUANTITY:
+        raise InvalidQuantity(f"{sku}: quantity must be at most {MAX_QUANTITY}, "
+                              f"got {str(quantity)[:20]}")  # fmt: skip
+    if quantity != quantity.to_integral_value():
         raise InvalidQuantity(f"{sku}: quantity must be a whole number, got {quantity}")
+
+
+def check_weight(sku: str, weight: Decimal) -> None:
+    """A line's weight: positive and at most MAX_WEIGHT."""
+    if not weight.is_finite() or weight <= 0:
+        raise InvalidQuantity(f"{sku}: weight must be positive, got {str(weight)[:20]}")
+    if weight > MAX_WEIGHT:
+        raise InvalidQuantity(f"{sku}: weight must be at most {MAX_WEIGHT}, "
+                              f"got {str(weight)[:20]}")  # fmt: skip
 
 
 def _check_weight(product: Product, weight: Decimal, source: WeightSource) -> None:
     if not product.sold_by_weight:
         raise InvalidQuantity(f"{product.sku}: {product.name} is not sold by weight")
-    if not weight.is_finite() or weight <= 0:
-        raise InvalidQuantity(f"{product.sku}: weight must be positive, got {weight}")
+    check_weight(product.sku, weight)
     if source is WeightSource.PRESET and weight not in product.presets:
         raise InvalidQuantity(f"{product.sku}: {weight} is not one of its presets")
 
@@ -133,7 +151,7 @@ class Cart:
         """Add a product sold by the each; scanning it again adds to its undiscounted line."""
         if product.sold_by_weight:
             raise InvalidQuantity(f"{product.sku}: {product.name} is sold by weight; weigh it")
-        _check_quantity(product.sku, quantity, whole=True)
+        check_quantity(product.sku, quantity)
         for line in self.lines:
             if line.sku == product.sku and line.discount is None:
                 return self._replace_line(replace(line, quantity=line.quantity + quantity))
@@ -152,7 +170,7 @@ class Cart:
         weight is always one pack.
         """
         _check_weight(product, weight, source)
-        _check_quantity(product.sku, packs, whole=True)
+        check_quantity(product.sku, packs)
         if source is not WeightSource.PRESET and packs != 1:
             raise InvalidQuantity(f"{product.sku}: only preset packs can be counted")
         return self._append(CartLine(self.next_line_id, product.sku, packs, weight, source))
@@ -160,7 +178,7 @@ class Cart:
     def set_quantity(self, line_id: int, quantity: Decimal) -> Cart:
         """Change how many items (or preset packs) a line holds."""
         line = self.line(line_id)
-        _check_quantity(line.sku, quantity, whole=True)
+        check_quantity(line.sku, quantity)
         if line.weight_source not in (None, WeightSource.PRESET):
             raise InvalidQuantity(f"{line.sku}: a weighed line's quantity is its weight")
         return self._replace_line(replace(line, quantity=quantity))

@@ -125,7 +125,14 @@ def _decimal(data: Any, currency: str, path: str) -> Decimal:
         raise _fail(path, "a decimal string", data) from None
     if not number.is_finite():
         raise _fail(path, "a finite decimal", data)
+    if not -_DECIMAL_DIGITS <= number.adjusted() <= _DECIMAL_DIGITS:  # 1E+999999 is short text
+        raise _fail(path, f"a decimal within 1E-{_DECIMAL_DIGITS} to 1E+{_DECIMAL_DIGITS}", data)
     return number
+
+
+_DECIMAL_DIGITS = 18
+"""No quantity, weight, rate or limit a shop records needs more digits either side of
+the point; past them a decimal's plain text (the canonical encoding) could be huge."""
 
 
 def _datetime(data: Any, currency: str, path: str) -> datetime:

@@ -9,7 +9,7 @@ positive amounts, which are the only ones a price can produce).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, DecimalException, InvalidOperation
 
 from appliance.domain.errors import CurrencyMismatch, DomainError
 
@@ -27,7 +27,10 @@ def currency_exponent(currency: str) -> int:
 
 def round_half_up(value: Decimal) -> int:
     """Round a Decimal number of minor units to a whole number, half up."""
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    try:
+        return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    except DecimalException:  # more digits than the decimal context holds
+        raise DomainError(f"amount out of range: {str(value)[:20]} minor units") from None
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -87,7 +90,11 @@ class Money:
 
     def times(self, factor: Decimal | int) -> Money:
         """This amount multiplied by a quantity or weight, rounded half up to a minor unit."""
-        return Money(round_half_up(Decimal(self.minor) * Decimal(factor)), self.currency)
+        try:
+            exact = Decimal(self.minor) * Decimal(factor)
+        except DecimalException:  # past the decimal context's exponent
+            raise DomainError(f"amount out of range: {self} x {str(factor)[:20]}") from None
+        return Money(round_half_up(exact), self.currency)
 
     def is_zero(self) -> bool:
         """True for an amount of nothing."""

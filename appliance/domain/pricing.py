@@ -29,7 +29,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from appliance.domain.cart import Cart, CartLine, Discount, DiscountKind, WeightSource
+from appliance.domain.cart import (
+    Cart,
+    CartLine,
+    Discount,
+    DiscountKind,
+    WeightSource,
+    check_quantity,
+    check_weight,
+)
 from appliance.domain.catalog import Product
 from appliance.domain.errors import DiscountOverCap, InvalidDiscount, InvalidQuantity
 from appliance.domain.money import Money, allocate, round_half_up, total
@@ -61,6 +69,11 @@ class PricedLine:
     order_discount: Money
     net: Money
     free: bool = False
+
+    def __post_init__(self) -> None:  # a sale decoded from its bytes holds only such lines
+        check_quantity(self.sku, self.quantity)
+        if self.weight is not None:
+            check_weight(self.sku, self.weight)
 
     @property
     def discount_total(self) -> Money:
@@ -98,12 +111,14 @@ def _pack_price(product: Product, line: CartLine, rules: StoreRules) -> tuple[Mo
 
 def _base(product: Product, line: CartLine, rules: StoreRules) -> tuple[Money, Money | None]:
     """(base price of the line, tier price used or None)."""
+    check_quantity(product.sku, line.quantity)  # a sale's own lines come here unchecked
     if line.weight is None:
         if product.sold_by_weight:
             raise InvalidQuantity(f"line {line.line_id}: {product.sku} is sold by weight")
         return product.price.times(line.quantity), None
     if not product.sold_by_weight:
         raise InvalidQuantity(f"line {line.line_id}: {product.sku} is not sold by weight")
+    check_weight(product.sku, line.weight)
     pack, tier_price = _pack_price(product, line, rules)
     return pack.times(line.quantity), tier_price
 

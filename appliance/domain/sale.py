@@ -25,6 +25,7 @@ from appliance.domain.pricing import PricedCart, PricedLine, price_cart
 from appliance.domain.rules import StoreRules
 from appliance.domain.tax import TaxLine
 from appliance.domain.tender import (
+    BALANCE_KINDS,
     AppliedTender,
     BalanceUse,
     Settlement,
@@ -120,6 +121,11 @@ class Sale:
     balance_uses: tuple[BalanceUse, ...]
     loyalty: LoyaltyOutcome | None
     limits: tuple[LimitLine, ...]
+
+    def __post_init__(self) -> None:
+        if self.local_time.tzinfo is not None:  # promotions' hours are the shop's wall clock
+            raise DomainError(f"local_time: the shop's wall-clock time, without an offset, "
+                              f"got {self.local_time.isoformat()}")  # fmt: skip
 
     @property
     def promotions(self) -> tuple[str, ...]:
@@ -315,6 +321,34 @@ def _settlement_drift(sale: Sale, rules: StoreRules, items: list[DriftItem]) -> 
         _compare(items, "change", sale.change.minor, 0)
 
 
+def movements_problem(sale: Sale) -> str | None:
+    """Why the balances and points the sale says it moved are not what its own tenders
+    moved (None: they are). No rules come into it, so no register, online or offline,
+    can differ here: a sale that does was not made by one, and must move nothing."""
+    drawn: dict[tuple[TenderKind, str], int] = {}
+    for tender in sale.tenders:
+        if tender.kind in BALANCE_KINDS:
+            key = (tender.kind, tender.account)
+            drawn[key] = drawn.get(key, 0) + tender.applied.minor
+    said: dict[tuple[TenderKind, str], int] = {}
+    for use in sale.balance_uses:
+        key = (use.kind, use.account)
+        if key in said or use.kind not in BALANCE_KINDS:
+            return f"balance_uses: {use.kind.value} {use.account} is not one balance drawn once"
+        if use.after != use.before - use.amount:
+            return f"balance_uses: {use.kind.value} {use.account}: before - amount is not after"
+        said[key] = use.amount.minor
+    if said != drawn:
+        return "balance_uses: not what the sale's balance tenders drew"
+    spent = sum(t.points for t in sale.tenders if t.kind is TenderKind.POINTS)
+    redeemed = sale.loyalty.redeemed if sale.loyalty is not None else 0
+    if redeemed != spent:
+        return f"loyalty.redeemed: {redeemed} points, but its points tenders spent {spent}"
+    if sale.loyalty is not None and sale.loyalty.earned < 0:
+        return f"loyalty.earned: {sale.loyalty.earned} is below zero"
+    return None
+
+
 def rederive(sale: Sale, rules: StoreRules) -> Drift:
     """Price the sale's inputs again with `rules` and report every difference."""
     items: list[DriftItem] = []
@@ -340,4 +374,29 @@ def rederive(sale: Sale, rules: StoreRules) -> Drift:
     for code in sorted(set(taxes_recorded) | set(taxes_derived)):
         _compare(items, f"taxes.{code}", taxes_recorded.get(code), taxes_derived.get(code))
     _settlement_drift(sale, rules, items)
+    _loyalty_drift(sale, rules, items)
     return Drift(tuple(items), sale.total - priced.total)
+
+
+def earned_by_rules(sale: Sale, rules: StoreRules) -> int | None:
+    """The points the sale earns by `rules` in the tier it was sold in (None: no program,
+    no customer, or a tier `rules` do not have)."""
+    if sale.loyalty is None or rules.loyalty is None:
+        return None
+    tier = next((t for t in rules.loyalty.tiers if t.name == sale.loyalty.tier), None)
+    if tier is None:
+        return None
+    goods = sale.net_total - sale.tax_total if sale.prices_include_tax else sale.net_total
+    by_points = total([t.applied for t in sale.tenders if t.kind is TenderKind.POINTS],
+                      sale.currency)  # fmt: skip
+    return rules.loyalty.points_earned(goods - by_points, tier.min_points)
+
+
+def _loyalty_drift(sale: Sale, rules: StoreRules, items: list[DriftItem]) -> None:
+    if sale.loyalty is None or rules.loyalty is None:
+        return
+    earned = earned_by_rules(sale, rules)
+    if earned is None:
+        _compare(items, "loyalty.tier", sale.loyalty.tier, "")
+    else:
+        _compare(items, "loyalty.earned", sale.loyalty.earned, earned)

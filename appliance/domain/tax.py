@@ -18,17 +18,24 @@ Rounding, chosen in settings:
   then the lines are added up (what a receipt that prints tax per line shows);
 - per invoice: each component's exact line amounts are added up and rounded
   half up once (at most half a minor unit from the exact tax per component).
+
+"Exact" is exact: inclusive shares are fractions (`fractions.Fraction`), since
+net / (1 + R) is mostly a repeating decimal, and cut to 28 digits a share of
+exactly 7.5 cents became 7.4999...97 and rounded down.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
+from fractions import Fraction
 
 from appliance.domain.errors import TaxConfigError
-from appliance.domain.money import Money, round_half_up
+from appliance.domain.money import Money
 
 
 class TaxRounding(Enum):
@@ -88,8 +95,8 @@ class TaxLine:
 
 @dataclass(slots=True)
 class _Accumulator:
-    taxable: Decimal = Decimal(0)
-    exact: Decimal = Decimal(0)
+    taxable: Fraction = Fraction(0)
+    exact: Fraction = Fraction(0)
     rounded: int = 0
     seen: bool = field(default=False)
 
@@ -102,32 +109,41 @@ def compute_taxes(
     for tax_class, net in lines:
         components = table.components_for(tax_class)
         combined = sum((c.rate for c in components), Decimal(0))
-        base = Decimal(net.minor)
+        base = Fraction(net.minor)
         if table.prices_include_tax:
-            base = base / (1 + combined)
+            base /= 1 + _fraction(combined)
         for component in components:
-            exact = base * component.rate
+            exact = base * _fraction(component.rate)
             entry = acc[component.code]
             entry.seen = True
             entry.taxable += base
             entry.exact += exact
-            entry.rounded += round_half_up(exact)
+            entry.rounded += _half_up(exact)
     result = []
     for code, entry in acc.items():
         if not entry.seen:
             continue
         component = table.components[code]
-        if table.rounding is TaxRounding.PER_LINE:
-            amount = entry.rounded
-        else:
-            amount = round_half_up(entry.exact)
+        per_line = table.rounding is TaxRounding.PER_LINE
+        amount = entry.rounded if per_line else _half_up(entry.exact)
         result.append(
             TaxLine(
                 code=code,
                 name=component.name,
                 rate=component.rate,
-                taxable=Money(round_half_up(entry.taxable), currency),
+                taxable=Money(_half_up(entry.taxable), currency),
                 amount=Money(amount, currency),
             )
         )
     return tuple(result)
+
+
+@functools.cache
+def _fraction(rate: Decimal) -> Fraction:
+    return Fraction(rate)
+
+
+def _half_up(value: Fraction) -> int:
+    """`money.round_half_up` for an exact fraction: half a minor unit goes away from zero."""
+    whole = math.floor(abs(value) + Fraction(1, 2))
+    return whole if value >= 0 else -whole

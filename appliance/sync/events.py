@@ -59,11 +59,12 @@ class OutboxEntry:
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """The answer to Load: the next unsent entries (in sequence order) and the unsent count."""
+    """The answer to Load: the next unsent entries (in sequence order) and the unsent count
+    (None: the outbox could not be read, so nothing is known; the machine asks again)."""
 
     token: int
     entries: tuple[OutboxEntry, ...]
-    unsent: int
+    unsent: int | None
     now: float
 
 

@@ -261,19 +261,29 @@ class SyncLink:
                     future.set_result(response)
         except wire.WireError as exc:
             log.warning("ignored a malformed message on %s: %s", message.topic, exc)
+        except Exception:  # paho would raise it out of loop(), and the sync thread with it
+            log.exception("ignored a message on %s that could not be handled", message.topic)
 
     # --- the sync thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            deadline = self.machine.next_deadline()
-            wait = 0.05 if deadline is None else max(0.0, min(0.05, deadline - self.clock()))
-            if self.client.is_connected() or self.client.socket() is not None:
-                self.client.loop(timeout=wait)
-            else:
-                time.sleep(wait)
-            self._drain_events()
+            try:
+                self._turn()
+            except Exception:  # a bug: logged, and the register goes on syncing
+                log.exception("sync thread: an unexpected failure; going on")
+                self._stopping.wait(1.0)
         self._goodbye()
+
+    def _turn(self) -> None:
+        """One pass: the network for up to 50 ms (less before a deadline), then the events."""
+        deadline = self.machine.next_deadline()
+        wait = 0.05 if deadline is None else max(0.0, min(0.05, deadline - self.clock()))
+        if self.client.is_connected() or self.client.socket() is not None:
+            self.client.loop(timeout=wait)
+        else:
+            time.sleep(wait)
+        self._drain_events()
 
     def _drain_events(self) -> None:
         now = self.clock()
@@ -306,8 +316,9 @@ class SyncLink:
             self._settles, self._sent = [], []
             try:
                 self.port.record_sync(settles, sent)
-            except StorageError as exc:  # unsaved settles come back: the entries are resent
-                log.error("storage failed recording acks (%s); they will be asked again", exc)
+            except StorageError as exc:  # kept, and written with the next pass's
+                self._settles, self._sent = settles + self._settles, sent + self._sent
+                log.error("storage failed recording acks (%s); trying again", exc)
 
     def _feed(self, event: ev.Event) -> None:
         pending: list[ev.Event] = [event]
@@ -333,7 +344,11 @@ class SyncLink:
             self._connect()
         elif isinstance(action, ev.Load):
             self._flush()  # what was settled must not be loaded as unsent again
-            rows, unsent = self.port.unsent_after(action.after, action.limit)
+            try:
+                rows, unsent = self.port.unsent_after(action.after, action.limit)
+            except StorageError as exc:  # loaded nothing: the machine asks again on its timer
+                log.error("storage failed loading the outbox (%s); trying again", exc)
+                return ev.Loaded(action.token, (), None, self.clock())
             self._payloads.update({row.id: row for row in rows})
             entries = tuple(ev.OutboxEntry(row.seq, row.id) for row in rows)
             return ev.Loaded(action.token, entries, unsent, self.clock())
@@ -428,8 +443,8 @@ class SyncLink:
                 return ev.Pulled(None, self.clock())
             try:
                 applied = self.apply_changes(response.result)
-            except (StorageError, ValueError, KeyError) as exc:
-                log.error("could not apply catalogue changes: %s", exc)
+            except Exception as exc:  # an answer of an unexpected shape too: the cache stands
+                log.error("could not apply catalogue changes: %s: %s", type(exc).__name__, exc)
                 return ev.Pulled(None, self.clock())
             return ev.Pulled(since if applied is None else applied, self.clock())
 
@@ -441,8 +456,8 @@ class SyncLink:
                 return ev.Refreshed(False, self.clock())
             try:
                 return ev.Refreshed(self.apply_refresh(response.result), self.clock())
-            except (StorageError, ValueError, KeyError) as exc:
-                log.error("could not apply the refresh: %s", exc)
+            except Exception as exc:  # an answer of an unexpected shape too: the cache stands
+                log.error("could not apply the refresh: %s: %s", type(exc).__name__, exc)
                 return ev.Refreshed(False, self.clock())
 
         return self._call("refresh", {}, done)

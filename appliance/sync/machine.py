@@ -24,6 +24,14 @@ oldest unsent entry. Paho's own QoS 1 state is never relied on: it lives in
 memory and Mosquitto drops queued messages past a limit, so only the
 application ack settles an entry.
 
+The outbox is checked, not trusted to the count: a load the link could not
+read (Loaded with no count), or one that comes back with nothing while more is
+unsent than is in flight (acks it could not write left entries behind the
+cursor), is tried again after `reconnect_min`, the latter from the oldest
+unsent entry; until then the machine stays draining (no refresh can undo a
+deduction it has not counted). And every status (`status_every`) loads again
+whatever the count says.
+
 Reconnects back off exponentially from `reconnect_min` to `reconnect_max`,
 each delay scaled by a jitter in [0.5, 1) drawn from `rand`.
 
@@ -135,6 +143,7 @@ class SyncMachine:
     _refresh_at: float | None = None
     _need_refresh: bool = False
     _periodic_at: float | None = None  # when the next periodic refresh falls due
+    _reload_at: float | None = None  # when to look again after a load came back short
 
     # --- the one entry point ----------------------------------------------------------------
 
@@ -152,7 +161,13 @@ class SyncMachine:
         times = [f.deadline for f in self.in_flight.values()]
         times += [
             t
-            for t in (self._reconnect_at, self._status_at, self._refresh_at, self._periodic_at)
+            for t in (
+                self._reconnect_at,
+                self._status_at,
+                self._refresh_at,
+                self._periodic_at,
+                self._reload_at,
+            )
             if t is not None
         ]
         return min(times) if times else None
@@ -185,7 +200,7 @@ class SyncMachine:
         delay = min(self.settings.reconnect_max, self.settings.reconnect_min * 2**self._failures)
         self._failures += 1
         self._reconnect_at = now + delay * (0.5 + self.rand() / 2)
-        self._status_at = self._periodic_at = None
+        self._status_at = self._periodic_at = self._reload_at = None
         self.state = State.OFFLINE
 
     def _connect_failed(self, event: ConnectFailed, out: list[Action]) -> None:
@@ -209,6 +224,10 @@ class SyncMachine:
         if event.token != self._token:
             return  # loaded for a connection that is gone
         self._loading = False
+        if event.unsent is None:  # the outbox could not be read: nothing is known, ask again
+            self._reload_at = event.now + self.settings.reconnect_min
+            self._settle_state(event.now, out)
+            return
         self.unsent = event.unsent
         fresh = tuple(e for e in event.entries if e.id not in self.in_flight)
         deadline = event.now + self.settings.ack_timeout
@@ -217,6 +236,13 @@ class SyncMachine:
             self.cursor = max(self.cursor, entry.seq)
         if fresh:
             out.append(Send(fresh))
+        elif self.unsent > len(self.in_flight):
+            # More is unsent than is in flight, yet nothing came: the load failed (the link
+            # answers one that could not read the outbox with no entries), or entries lie
+            # behind the cursor (acks that could not be written). Look again from the
+            # oldest, after a pause, rather than never.
+            self.cursor = 0
+            self._reload_at = event.now + self.settings.reconnect_min
         self._settle_state(event.now, out)
 
     def _ack(self, event: AckReceived, out: list[Action]) -> None:
@@ -247,7 +273,8 @@ class SyncMachine:
             flight.deadline = now + self._resend_wait(flight.sends)
         if expired:
             out.append(Send(tuple(f.entry for f in expired), resend=True))
-        if self._status_at is not None and now >= self._status_at:
+        check = self._status_at is not None and now >= self._status_at
+        if check:
             self._status_at = now + self.settings.status_every
             out.append(PublishStatus(self.unsent))
         if self._periodic_at is not None and now >= self._periodic_at:
@@ -257,7 +284,12 @@ class SyncMachine:
         if self._refresh_at is not None and now >= self._refresh_at:
             self._refresh_at = None
             self._settle_state(now, out)
-        self._fill(out)  # a load that failed or found nothing is tried again
+        # A load that failed or came back short is tried again; and with each status the
+        # unsent count is checked against the outbox, so no miscount outlives a minute.
+        due = self._reload_at is not None and now >= self._reload_at
+        self._fill(out, force=check or due)
+        if due and self._reload_at is not None:  # no room to load yet (the window is full)
+            self._reload_at = now + self.settings.reconnect_min
 
     def _resend_wait(self, sends: int) -> float:
         """How long a copy sent for the `sends`-th time waits for its ack."""
@@ -305,7 +337,7 @@ class SyncMachine:
         free = self.settings.window - len(self.in_flight)
         wanted = force or self.unsent > len(self.in_flight)
         if free > 0 and wanted and not self._loading:
-            self._loading = True
+            self._loading, self._reload_at = True, None  # its answer brings the count
             self._token += 1
             out.append(Load(self._token, self.cursor, free))
 
@@ -313,8 +345,8 @@ class SyncMachine:
         """Move between draining, synced and pulling once the outbox's state is known."""
         if self.state not in ONLINE or self.state is State.PULLING:
             return
-        if self.in_flight or self._loading or self.unsent > 0:
-            self.state = State.DRAINING
+        if self.in_flight or self._loading or self.unsent > 0 or self._reload_at is not None:
+            self.state = State.DRAINING  # (a reload due: the outbox may hold more than we know)
             return
         self.state = State.SYNCED
         if self._refresh_at is not None:

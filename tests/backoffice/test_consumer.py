@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,38 @@ def test_a_body_that_does_not_fit_is_rejected(
     assert again == ack  # a rejection is final for that id, and said the same way again
 
 
+def _first_line(**changes: object) -> Callable[[dict[str, Any]], dict[str, object]]:
+    return lambda body: {"lines": [{**body["lines"][0], **changes}, *body["lines"][1:]]}
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        (lambda body: {"local_time": body["local_time"] + "+00:00"},
+         "body: local_time: the shop's wall-clock time, without an offset"),
+        (_first_line(quantity="100001"), "body.lines[0]: cola: quantity must be at most 100000"),
+        (_first_line(quantity="1E+999999"), "body.lines[0].quantity: expected a decimal within"),
+        (_first_line(quantity="-2"), "body.lines[0]: cola: quantity must be positive"),
+        (_first_line(quantity="0.5"), "body.lines[0]: cola: quantity must be a whole number"),
+        (_first_line(weight="10000.5"), "body.lines[0]: cola: weight must be at most 10000"),
+    ],
+)  # fmt: skip
+def test_a_sale_no_register_could_make_is_rejected_not_left_unanswered(
+    stocked: Database,
+    till: Till,
+    changes: Callable[[dict[str, Any]], dict[str, object]],
+    reason: str,
+) -> None:
+    """Unanswered (the back office failing on it), the register would send it again and
+    again and its outbox never empty; stored, a quantity of 1E+999999 is a megabyte."""
+    sent = till.sell("cola")
+    bad = rebuilt(sent, **changes(wire.decode_envelope(sent.payload).body))
+    ack = Consumer(stocked).handle(bad.topic, bad.payload, NOW)
+    assert ack is not None and ack.status == "rejected", ack
+    assert ack.reason.startswith(reason), ack.reason
+    assert count(stocked, "rejected", "WHERE in_chain = 1") == 1
+
+
 def test_offline_sale_repriced_at_the_back_office_is_accepted_with_drift(
     stocked: Database, till: Till, tmp_path: Path
 ) -> None:
@@ -191,6 +224,84 @@ def test_online_sale_that_drifted_is_rejected_naming_the_drift(
     assert ack.reason.startswith("online sale drifted from the back office's rules: ")
     assert "lines[1].unit_price: register 299, back office 349" in ack.reason
     assert count(stocked, "sales") == 0 and count(stocked, "sale_drift") == 0
+
+
+def _use(account: str, amount: int, before: int, after: int) -> dict[str, object]:
+    return {"account": account, "after": after, "amount": amount, "before": before,
+            "kind": "gift_card"}  # fmt: skip
+
+
+@pytest.mark.parametrize("offline", [True, False])
+@pytest.mark.parametrize(
+    "uses",
+    [
+        [_use("g-200", -5000, 0, 5000)],  # paid by g-100, filled up g-200
+        [],  # paid by gift card, drew on none
+        [_use("g-100", 100, 1000, 900)] * 2,
+        [_use("g-100", 100, 1000, 9999)],
+    ],
+)
+def test_balance_movements_that_are_not_the_sales_own_tenders_are_refused(
+    stocked: Database, till: Till, offline: bool, uses: list[dict[str, object]]
+) -> None:
+    """Offline or not: no rules decide them, so no register makes them differ; applied as
+    said, a sale paid by one gift card could fill up another."""
+    with stocked.transaction() as tx:
+        ledger.put_balance(tx, "s1", "gift_card", "g-100", 1000)
+        ledger.put_balance(tx, "s1", "gift_card", "g-200", 0)
+    tenders = (Tender.balance(TenderKind.GIFT_CARD, "g-100", cad(100)), Tender.cash(cad(100_00)))
+    forged = rebuilt(till.sell("cola", tenders=tenders), offline=offline, balance_uses=uses)
+    ack = Consumer(stocked).handle(forged.topic, forged.payload, NOW)
+    assert ack is not None and ack.status == "rejected", ack
+    assert ack.reason.startswith("body.balance_uses: "), ack.reason
+    with stocked.transaction(readonly=True) as tx:
+        held = tx.all("SELECT account, amount FROM balances ORDER BY account")
+    assert held == [("g-100", 1000), ("g-200", 0)] and count(stocked, "balance_ledger") == 0
+
+
+def test_points_earned_are_the_back_offices_to_decide(stocked: Database, till: Till) -> None:
+    """An offline sale claiming a million points is kept with the claim as drift, and the
+    customer gets what the rules give; an online one is refused."""
+    with stocked.transaction() as tx:
+        ledger.put_customer(tx, "s1", "c1", "Cy", 0, 300)
+    till.register.attach_customer("c1")
+    sent = till.sell("cola")
+    body = wire.decode_envelope(sent.payload).body
+    earned = body["loyalty"]["earned"]
+    claims = {**body["loyalty"], "earned": 1_000_000}
+    online = rebuilt(sent, offline=False, loyalty=claims)
+    ack = Consumer(stocked).handle(online.topic, online.payload, NOW)
+    assert ack is not None and ack.status == "rejected" and "loyalty.earned" in ack.reason
+    till.register.attach_customer("c1")
+    offline = rebuilt(till.sell("cola"), loyalty=claims)
+    ack = Consumer(stocked).handle(offline.topic, offline.payload, NOW)
+    assert ack is not None and ack.status == "accepted", ack
+    assert {"field": "loyalty.earned", "recorded": "1000000", "derived": str(earned)} in (
+        ack.server["drift"]
+    )
+    with stocked.transaction(readonly=True) as tx:
+        points = tx.one("SELECT points, lifetime_points FROM customers WHERE id = 'c1'")
+    assert points == (300 + earned, earned)
+
+
+@pytest.mark.parametrize(
+    "loyalty, reason",
+    [
+        ({"redeemed": 50}, "body.loyalty.redeemed: 50 points, but its points tenders spent 0"),
+        ({"earned": -5}, "body.loyalty.earned: -5 is below zero"),
+    ],
+)
+def test_points_redeemed_are_the_points_tenders(
+    stocked: Database, till: Till, loyalty: dict[str, object], reason: str
+) -> None:
+    with stocked.transaction() as tx:
+        ledger.put_customer(tx, "s1", "c1", "Cy", 0, 300)
+    till.register.attach_customer("c1")
+    sent = till.sell("cola")
+    claims = {**wire.decode_envelope(sent.payload).body["loyalty"], **loyalty}
+    forged = rebuilt(sent, loyalty=claims)
+    ack = Consumer(stocked).handle(forged.topic, forged.payload, NOW)
+    assert ack is not None and ack.status == "rejected" and ack.reason == reason, ack
 
 
 def test_a_sale_judged_ahead_is_judged_again_when_the_catalogue_moves_before_the_commit(
@@ -391,9 +502,15 @@ def test_an_id_of_another_register_is_never_answered_duplicate(
     clash = wire.encode_envelope(
         wire.Envelope(sent.id, "sale", "s1", "r2", envelope.seq, envelope.prev, envelope.at, body)
     )
-    ack = consumer.handle(theirs.topic, clash, NOW)
-    assert ack is not None and ack.status == "rejected"
-    assert ack.reason == "id: already used by an entry of another register"
+    for _ in range(2):  # and again when redelivered
+        ack = consumer.handle(theirs.topic, clash, NOW)
+        assert ack is not None and ack.status == "rejected"
+        assert ack.reason == "id: already used by an entry of another register"
+    # r2 settles the entry for good, so it is kept with its reason and is no gap of r2's
+    assert count(stocked, "rejected", "WHERE register = ? AND in_chain = 1", ("r2",)) == 1
+    with stocked.transaction(readonly=True) as tx:
+        mark = tx.one("SELECT contiguous, last_seq FROM watermarks WHERE register = ?", ("r2",))
+    assert mark == (1, 1)
 
 
 def test_internal_failure_is_logged_and_answered_with_none(

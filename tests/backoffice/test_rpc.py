@@ -128,6 +128,16 @@ def test_customer_search(stocked: Database) -> None:
         assert (response.status, response.error[: len(error)]) == ("invalid", error)
 
 
+def test_customer_search_folds_case_beyond_ascii(stocked: Database) -> None:
+    with stocked.transaction() as tx:
+        ledger.put_customer(tx, "s1", "c1", "Émile Zola")
+        ledger.put_customer(tx, "s1", "c2", "Emile Dupont")
+    for query, expected in (("Émile Zola", ["c1"]), ("émile", ["c1"]), ("ÉMILE", ["c1"]),
+                            ("emile", ["c2"]), ("ZOLA", ["c1"])):  # fmt: skip
+        found = call(stocked, "customer_search", {"query": query}).result["customers"]
+        assert [c["id"] for c in found] == expected, query
+
+
 def test_balance_check(stocked: Database) -> None:
     with stocked.transaction() as tx:
         ledger.put_balance(tx, "s1", "gift_card", "g-100", 1000)

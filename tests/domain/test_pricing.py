@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from appliance.domain.cart import Cart, CartLine, Discount, WeightSource
 from appliance.domain.errors import (
@@ -179,6 +183,28 @@ def test_inclusive_tax_is_carved_out_of_the_price() -> None:
         ("GST", 10000, 500), ("PST", 10000, 700),
     ]  # fmt: skip
     assert compute_taxes([("zero", cad(100))], _table(True, TaxRounding.PER_LINE), "CAD") == ()
+
+
+@pytest.mark.parametrize("rounding", list(TaxRounding))
+def test_an_inclusive_share_of_exactly_half_a_cent_rounds_up(rounding: TaxRounding) -> None:
+    """1.20 with GST 5% + PST 7% inside: PST is 120 x 0.07 / 1.12 = 7.5 cents exactly, so 8.
+    Dividing first in decimals made it 7.4999...97, and 7."""
+    taxes = compute_taxes([("standard", cad(120))], _table(True, rounding), "CAD")
+    assert [(t.code, t.amount.minor) for t in taxes] == [("GST", 5), ("PST", 8)]
+
+
+@given(st.lists(st.integers(1, 100_000), min_size=1, max_size=6))
+def test_inclusive_tax_is_the_exact_share_rounded_half_up(nets: list[int]) -> None:
+    """Against fractions worked out here: per line, each line's share rounded; per invoice,
+    the sum of the exact shares rounded once."""
+    lines = [("standard", cad(n)) for n in nets]
+    half_up = lambda x: math.floor(x + Fraction(1, 2))  # noqa: E731  (all positive here)
+    for code, rate in (("GST", Fraction(5, 100)), ("PST", Fraction(7, 100))):
+        exact = [Fraction(n) * rate / Fraction(112, 100) for n in nets]
+        per_line = compute_taxes(lines, _table(True, TaxRounding.PER_LINE), "CAD")
+        per_invoice = compute_taxes(lines, _table(True, TaxRounding.PER_INVOICE), "CAD")
+        assert next(t for t in per_line if t.code == code).amount.minor == sum(map(half_up, exact))
+        assert next(t for t in per_invoice if t.code == code).amount.minor == half_up(sum(exact))
 
 
 def test_tax_configuration_errors() -> None:

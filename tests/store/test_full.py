@@ -30,12 +30,20 @@ from appliance.domain.cart import WeightSource
 from appliance.domain.money import Money
 from appliance.domain.sale import cart_of
 from appliance.domain.tender import Tender
-from appliance.register import CompletedSale, Register, SaleRecorded
+from appliance.domain.timeclock import ClockAction
+from appliance.register import CompletedSale, EntryRecorded, Register, SaleRecorded
 from appliance.store import cache, local, outbox
 from appliance.store.errors import StorageError, StorageFull, StorageTimeout
 from appliance.store.executor import StorageThread
 from appliance.store.lmdb_env import Storage
-from tests.store.conftest import CASHIER_PIN, FakeClock, make_register, new_id, seed, write_config
+from tests.store.conftest import (
+    CASHIER_PIN,
+    FakeClock,
+    make_register,
+    new_id,
+    seed,
+    write_config,
+)
 
 # Products sold by the each, no purchase limit: a long cart makes a big sale record.
 EACH = (
@@ -299,6 +307,63 @@ def test_hung_storage_times_out_without_freezing_and_the_retry_records_once(
         register.add_tender(Tender.card(register.price().total, "visa", "A000003"))
         after = register.complete()
         assert after.seq == 2 and after.sale.id == issued[1] != issued[0]
+    finally:
+        hung.close()
+
+
+@pytest.mark.parametrize("what", ["cash drop", "punch"])  # a drawer opening: the same path
+def test_an_entry_whose_save_timed_out_and_landed_is_not_recorded_twice(
+    tmp_path: Path, clock: FakeClock, what: str
+) -> None:
+    """The cashier told "try again" tries again: the first attempt committed after all, so
+    the retry says so instead of a second drop (the till debited twice, the office told
+    twice under two ids). And the sync link hears of the late commit."""
+    hung = HungStorage(tmp_path, clock)
+    register, storage = hung.register, hung.storage
+    told: list[int] = []
+    register.on_commit = told.append
+    actions = {
+        "cash drop": lambda: register.cash_drop(Money(20_00, "CAD"), "bag-1"),
+        "punch": lambda: register.punch(ClockAction.CLOCK_IN),
+    }
+    try:
+        register.login("ann", CASHIER_PIN)
+        register.open_till(Money(100_00, "CAD"))
+        hung.hang()
+        with pytest.raises(StorageTimeout):
+            actions[what]()
+        hung.free()
+        with pytest.raises(EntryRecorded, match=f"the last {what} was saved after all"):
+            actions[what]()
+        assert told == [1], "the sync link was not told of the late commit"
+        with storage.read() as txn:
+            assert outbox.verify(txn, storage, register.queue) == 1, "recorded twice"
+            till = local.till(txn, storage, register.queue.register, "CAD")
+        assert till.dropped == (20_00 if what == "cash drop" else 0)
+    finally:
+        hung.close()
+
+
+def test_a_sale_whose_save_timed_out_and_landed_is_announced_to_the_link(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Else the link, told nothing, would leave it unsent until the next sale."""
+    hung = HungStorage(tmp_path, clock)
+    register = hung.register
+    told: list[int] = []
+    register.on_commit = told.append
+    try:
+        register.login("ann", CASHIER_PIN)
+        register.add_sku("milk-2l")
+        register.add_tender(Tender.card(register.price().total, "visa", "A1"))
+        hung.hang()
+        with pytest.raises(StorageTimeout):
+            register.complete()
+        hung.free()
+        assert told == []
+        with pytest.raises(SaleRecorded):
+            register.add_sku("cola")
+        assert told == [1]
     finally:
         hung.close()
 

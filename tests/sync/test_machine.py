@@ -32,6 +32,9 @@ class World:
     office_seen: dict[str, str] = field(default_factory=dict)  # id -> first answer
     pull_asked: int | None = None
     refresh_asked: bool = False
+    loads_fail: int = 0  # the store cannot read the next ones (the link answers: nothing)
+    settles_lost: int = 0  # the store cannot write the next ones (the machine is not told)
+    lost_any: bool = False  # then the machine's count can be wrong until its next check
     machine: SyncMachine = field(init=False)
 
     def __post_init__(self) -> None:
@@ -58,6 +61,9 @@ class World:
         if isinstance(action, ev.Connect):
             self.connect_asked = True
         elif isinstance(action, ev.Load):
+            if self.loads_fail:
+                self.loads_fail -= 1
+                return ev.Loaded(action.token, (), None, self.now)
             rows = [s for s in self.unsent() if s > action.after][: action.limit]
             entries = tuple(ev.OutboxEntry(s, self.ids[s]) for s in rows)
             return ev.Loaded(action.token, entries, len(self.unsent()), self.now)
@@ -68,6 +74,9 @@ class World:
                 if self.up:
                     self.to_office.append(entry.seq)
         elif isinstance(action, ev.Settle):
+            if self.settles_lost:
+                self.settles_lost, self.lost_any = self.settles_lost - 1, True
+                return None
             seq = next(s for s, i in self.ids.items() if i == action.id)
             if self.states[seq] != "confirmed":
                 confirmed = action.status in ("accepted", "duplicate")
@@ -79,7 +88,8 @@ class World:
         elif isinstance(action, ev.Pull):
             self.pull_asked = action.since
         elif isinstance(action, ev.Refresh):
-            assert not self.unsent(), "a refresh with entries unsent could undo their deductions"
+            # (the link refuses to apply one while anything is unsent, in the same transaction)
+            assert self.lost_any or not self.unsent(), "a refresh could undo unsent deductions"
             self.refresh_asked = True
         return None
 
@@ -219,6 +229,14 @@ class SyncModel(RuleBasedStateMachine):
         self.world.advance(seconds)
 
     @rule()
+    def storage_fails_a_load(self) -> None:
+        self.world.loads_fail += 1
+
+    @rule()
+    def storage_loses_a_settle(self) -> None:
+        self.world.settles_lost += 1
+
+    @rule()
     def register_restarts(self) -> None:
         self.world.restart()
 
@@ -236,7 +254,7 @@ class SyncModel(RuleBasedStateMachine):
     @rule(ok=st.booleans())
     def refresh_answers(self, ok: bool) -> None:
         self.world.refresh_asked = False
-        self.world.feed(ev.Refreshed(ok, self.world.now))
+        self.world.feed(ev.Refreshed(ok and not self.world.unsent(), self.world.now))
 
     @invariant()
     def never_more_in_flight_than_the_window(self) -> None:
