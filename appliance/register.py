@@ -39,7 +39,7 @@ from appliance.domain.pan import contains_card_number
 from appliance.domain.pricing import PricedCart, price_cart
 from appliance.domain.rules import StoreRules
 from appliance.domain.sale import Sale, SaleHeader, complete
-from appliance.domain.tender import BALANCE_KINDS, Tender, TenderKind
+from appliance.domain.tender import BALANCE_KINDS, CUSTOMER_ACCOUNTS, Tender, TenderKind
 from appliance.register_backroom import Backroom
 from appliance.register_core import (
     CompletedSale,
@@ -233,12 +233,16 @@ class Register(Lookups, Labels, Backroom):
         self._who()
         if customer_id is None:
             self.cart = self.cart.attach_customer(None)
+            self.tenders = [t for t in self.tenders if t.kind not in CUSTOMER_ACCOUNTS]
             return None
         try:
             record = self._read(lambda t: local.customer_record(t, self.storage, customer_id))
         except KeyError:
             raise RegisterError(f"customer {customer_id} is not known at this register") from None
         self.cart = self.cart.attach_customer(customer_id)
+        # store credit or a house account entered for the customer before goes with them
+        self.tenders = [t for t in self.tenders
+                        if t.kind not in CUSTOMER_ACCOUNTS or t.account == customer_id]  # fmt: skip
         return record
 
     def park(self, label: str) -> str:

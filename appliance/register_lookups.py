@@ -20,9 +20,6 @@ from appliance.register_core import RegisterCore
 from appliance.store import local
 from appliance.store.lmdb_env import Txn
 
-CUSTOMER_ACCOUNTS = (TenderKind.STORE_CREDIT, TenderKind.HOUSE_ACCOUNT)
-"""Balances kept under the customer's own id (a gift card has a number of its own)."""
-
 
 @dataclass(frozen=True, slots=True)
 class StaffMember:

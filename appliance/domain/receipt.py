@@ -72,10 +72,10 @@ def _detail(line: PricedLine) -> str:
     if line.weight is None:
         return f"{qty} x {line.unit_price.format()}" if line.quantity != 1 else ""
     weight = f"{decimal_text(line.weight)} {line.unit}"
+    packs = f"{qty} x " if line.quantity != 1 else ""  # packs of a preset weight
     if line.tier_price is not None:
-        packs = f"{qty} x " if line.quantity != 1 else ""
         return f"{packs}{weight} @ {line.tier_price.format()}"
-    return f"{weight} @ {line.unit_price.format()}/{line.unit}"
+    return f"{packs}{weight} @ {line.unit_price.format()}/{line.unit}"
 
 
 def _item(line: PricedLine) -> ReceiptItem:

@@ -31,6 +31,7 @@ from appliance.domain.tender import (
     Settlement,
     Tender,
     TenderKind,
+    not_the_customers,
     settle,
 )
 
@@ -212,8 +213,13 @@ def complete(
         raise DomainError("the cart is empty: nothing to sell")
     if customer is not None and cart.customer_id not in (None, customer.id):
         raise DomainError(f"the cart belongs to customer {cart.customer_id}, not {customer.id}")
+    wrong = not_the_customers(tenders, customer.id if customer else cart.customer_id)
+    if wrong is not None:
+        raise DomainError(wrong)
     priced = price_cart(cart, rules, header.local_time)
-    usages = limit_usage(cart, rules, customer)
+    counters = customer.limit_counters if customer else {}
+    # over the priced lines: a free item the promotions added counts toward a limit too
+    usages = limits.usage(priced.lines, rules.catalog, rules.limits, counters)
     limits.enforce(usages)
     redeemed = _points_redeemed(tenders, rules, customer)
     settlement = settle(priced.total, tenders, balances or {}, rules.cash_increment)
@@ -340,6 +346,9 @@ def movements_problem(sale: Sale) -> str | None:
         said[key] = use.amount.minor
     if said != drawn:
         return "balance_uses: not what the sale's balance tenders drew"
+    wrong = not_the_customers(sale.tenders, sale.customer_id)
+    if wrong is not None:
+        return f"tenders: {wrong}"
     spent = sum(t.points for t in sale.tenders if t.kind is TenderKind.POINTS)
     redeemed = sale.loyalty.redeemed if sale.loyalty is not None else 0
     if redeemed != spent:

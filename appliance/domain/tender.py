@@ -42,6 +42,9 @@ class TenderKind(Enum):
 
 
 BALANCE_KINDS = (TenderKind.STORE_CREDIT, TenderKind.GIFT_CARD, TenderKind.HOUSE_ACCOUNT)
+CUSTOMER_ACCOUNTS = (TenderKind.STORE_CREDIT, TenderKind.HOUSE_ACCOUNT)
+"""Balances kept under the customer's own id (a gift card has a number of its own): only
+that customer's sale may draw on them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +188,18 @@ def _balance_uses(
             )
         uses.append(BalanceUse(kind, account, amount, before, before - amount))
     return tuple(uses)
+
+
+def not_the_customers(
+    tenders: Sequence[Tender | AppliedTender], customer_id: str | None
+) -> str | None:
+    """Why a tender draws on another customer's store credit or house account (None: none do)."""
+    for tender in tenders:
+        if tender.kind in CUSTOMER_ACCOUNTS and tender.account != customer_id:
+            whose = f"customer {customer_id}'s sale" if customer_id else "a sale with no customer"
+            return (f"{tender.kind.value.replace('_', ' ')} {tender.account}: that customer's "
+                    f"own, not for {whose}")  # fmt: skip
+    return None
 
 
 def settle(

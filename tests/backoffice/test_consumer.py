@@ -259,6 +259,20 @@ def test_balance_movements_that_are_not_the_sales_own_tenders_are_refused(
     assert held == [("g-100", 1000), ("g-200", 0)] and count(stocked, "balance_ledger") == 0
 
 
+def test_store_credit_drawn_for_another_customers_sale_is_refused(
+    stocked: Database, till: Till
+) -> None:
+    till.register.attach_customer("c1")
+    tenders = (Tender.balance(TenderKind.STORE_CREDIT, "c1", cad(100)), Tender.cash(cad(100_00)))
+    forged = rebuilt(till.sell("cola", tenders=tenders), customer_id="c2")
+    ack = Consumer(stocked).handle(forged.topic, forged.payload, NOW)
+    assert ack is not None and ack.status == "rejected", ack
+    assert (
+        ack.reason
+        == "body.tenders: store credit c1: that customer's own, not for customer c2's sale"
+    )
+
+
 def test_points_earned_are_the_back_offices_to_decide(stocked: Database, till: Till) -> None:
     """An offline sale claiming a million points is kept with the claim as drift, and the
     customer gets what the rules give; an online one is refused."""

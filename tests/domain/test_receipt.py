@@ -75,3 +75,14 @@ def test_inclusive_tax_is_labelled(rules: StoreRules) -> None:
     sale = complete(cart, inclusive, [Tender.cash(cad(800))], header)
     text = render_text(build_receipt(sale))
     assert "GST 5% incl." in text and "Recorded offline" not in text and "Cash rounding" not in text
+
+
+def test_packs_of_a_preset_without_a_tier_price_show_their_count(rules: StoreRules) -> None:
+    """Two 14 g packs at 10.00/g are 280.00: "14 g @ 10.00/g" alone did not add up."""
+    cart = Cart().add_weighed(rules.catalog.product("bd"), Decimal(14), WeightSource.PRESET,
+                              Decimal(2))  # fmt: skip
+    header = SaleHeader("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c", "s1", "till-1", 1,
+                        GENESIS_HASH, "ann", NOW, offline=True)  # fmt: skip
+    sale = complete(cart, rules, [Tender.cash(cad(50000))], header)
+    assert sale.lines[0].tier_price is None and sale.lines[0].base == cad(28000)
+    assert "  2 x 14 g @ 10.00/g" in render_text(build_receipt(sale), 42).splitlines()

@@ -16,6 +16,7 @@ from appliance.domain.errors import (
 )
 from appliance.domain.money import Money
 from appliance.domain.pricing import PricedLine
+from appliance.domain.promotions import Promotion, PromotionKind
 from appliance.domain.rules import StoreRules
 from appliance.domain.sale import (
     CustomerState,
@@ -226,3 +227,19 @@ def test_complete_refuses_bad_sales(rules: StoreRules) -> None:
 def test_money_in_the_record_is_in_the_sale_currency(rules: StoreRules) -> None:
     sale = a_sale(rules)
     assert all(isinstance(li.net, Money) and li.net.currency == "CAD" for li in sale.lines)
+
+
+def test_a_free_item_counts_toward_a_purchase_limit(rules: StoreRules) -> None:
+    """A pre-roll the promotions give away is cannabis handed over all the same: refused at
+    the limit, and counted in the sale's limits below it."""
+    free_preroll = Promotion("pr", "Free pre-roll over 50", PromotionKind.FREEBIE,
+                             threshold=cad(5000), free_sku="preroll")  # fmt: skip
+    rules = replace(rules, promotions=(free_preroll,))
+    cart = Cart().add_item(rules.catalog.product("vape"), Decimal(2)).attach_customer("c1")
+    pay = [Tender.cash(cad(100_000))]
+    at_limit = CustomerState("c1", limit_counters={"cannabis": Decimal(30)})
+    with pytest.raises(PurchaseLimitExceeded, match=r"\+ 0.5 g in this sale"):
+        complete(cart, rules, pay, header(), customer=at_limit)
+    sale = complete(cart, rules, pay, header(), customer=CustomerState("c1"))
+    assert [li.sku for li in sale.lines if li.free] == ["preroll"]
+    assert [(li.limit, li.amount) for li in sale.limits] == [("cannabis", Decimal("0.5"))]

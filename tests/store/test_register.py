@@ -140,6 +140,24 @@ def test_park_recall_and_logout_keep_the_cart(register: Register) -> None:
     assert [t for t, _ in register.parked()] == [left]
 
 
+def test_another_customer_takes_no_store_credit_entered_for_the_first(
+    open_till: Register,
+) -> None:
+    """Store credit is the customer's own: switching the customer (or detaching them) takes
+    it off the tenders, and a gift card stays."""
+    register = open_till
+    register.attach_customer("c1")
+    register.add_sku("cola")
+    register.add_tender(Tender.balance(TenderKind.STORE_CREDIT, "c1", cad(100)))
+    register.add_tender(Tender.balance(TenderKind.GIFT_CARD, "g-100", cad(25)))
+    register.attach_customer(None)
+    assert [(t.kind, t.account) for t in register.tenders] == [(TenderKind.GIFT_CARD, "g-100")]
+    register.attach_customer("c1")
+    register.add_tender(Tender.balance(TenderKind.STORE_CREDIT, "c1", cad(100)))
+    register.attach_customer("c1")  # the same customer again: theirs stays
+    assert len(register.tenders) == 2
+
+
 def test_complete_commits_the_sale_with_its_effects(open_till: Register) -> None:
     register = open_till
     register.attach_customer("c1")

@@ -17,9 +17,8 @@ from appliance.domain.cart import Discount
 from appliance.domain.codec import decimal_text
 from appliance.domain.limits import LimitUsage
 from appliance.domain.pricing import PricedCart
-from appliance.domain.tender import TenderKind
+from appliance.domain.tender import CUSTOMER_ACCOUNTS, TenderKind
 from appliance.register import Register
-from appliance.register_lookups import CUSTOMER_ACCOUNTS
 from appliance.ui.viewmodels.base import INFO, ScreenState, ViewModel
 from appliance.ui.viewmodels.formatting import (
     money,

@@ -18,9 +18,15 @@ from dataclasses import dataclass
 from appliance.domain.money import Money
 from appliance.domain.pan import contains_card_number
 from appliance.domain.pricing import PricedCart
-from appliance.domain.tender import BALANCE_KINDS, Outstanding, Tender, TenderKind, outstanding
+from appliance.domain.tender import (
+    BALANCE_KINDS,
+    CUSTOMER_ACCOUNTS,
+    Outstanding,
+    Tender,
+    TenderKind,
+    outstanding,
+)
 from appliance.register import CARD_AS_ACCOUNT, CompletedSale, Register
-from appliance.register_lookups import CUSTOMER_ACCOUNTS
 from appliance.ui.viewmodels.base import ERROR, INFO, ScreenState, ViewModel
 from appliance.ui.viewmodels.devices import DrawerKicker, PrintWaker, kick_text, receipt_text
 from appliance.ui.viewmodels.formatting import money, money_decimals, parse_money, press
