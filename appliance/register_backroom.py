@@ -207,14 +207,18 @@ class Backroom(RegisterCore):
         return version
 
     def apply_refresh(self, result: dict[str, Any]) -> bool:
-        """Replace cached customers and balances, only while nothing is unsent (else False)."""
+        """Replace cached customers and balances, only while nothing is unsent and the
+        back office's snapshot holds every entry of ours (else False: asked again later)."""
         customers = list(result.get("customers", []))
         balances = [(b["kind"], b["account"], int(b["amount"])) for b in result.get("balances", [])]
+        stored = result.get("watermark")  # absent from an older back office's answer
         now = self.clock()
 
         def run(txn: Txn) -> bool:
             if outbox.unsent_count(txn, self.storage, self.queue):
                 return False  # a sale slipped in: its deductions must not be overwritten
+            if stored is not None and int(stored) < outbox.head(txn, self.storage, self.queue)[0]:
+                return False  # a snapshot from before our last sale (another consumer's)
             cache.replace_customers(txn, self.storage, customers, balances, now=now,
                                     duration_s=0.0, version="refresh")  # fmt: skip
             return True

@@ -108,21 +108,23 @@ class Rpc:
         self.db = db
         self.rules = rules or RulesCache()
 
-    def answer(self, store: str, payload: bytes, now: datetime) -> RpcResponse:
+    def answer(self, store: str, payload: bytes, now: datetime, register: str = "") -> RpcResponse:
         """Decode a request and answer it; never raises except DatabaseUnavailable."""
         try:
             request = wire.decode_request(payload)
         except WireError as exc:
             return RpcResponse("invalid", error=str(exc))
-        return self.call(store, request, now)
+        return self.call(store, request, now, register)
 
-    def call(self, store: str, request: RpcRequest, now: datetime) -> RpcResponse:
-        """Answer one decoded request for a register of `store` (in parts when too big)."""
+    def call(
+        self, store: str, request: RpcRequest, now: datetime, register: str = ""
+    ) -> RpcResponse:
+        """Answer one decoded request for `register` of `store` (in parts when too big)."""
         try:
             params, index, digest = part_request(request.params)
         except WireError as exc:
             return RpcResponse("invalid", error=str(exc))
-        response = self._call(store, RpcRequest(request.method, params), now)
+        response = self._call(store, RpcRequest(request.method, params), now, register)
         if response.status != "ok" or (
             index == 0 and len(wire.encode_response(response)) <= wire.MAX_PAYLOAD
         ):
@@ -136,13 +138,16 @@ class Rpc:
             log.info("rpc %s for %s: answering in %d parts", request.method, store, len(parts))
         return RpcResponse("ok", part_result(parts[index]))
 
-    def _call(self, store: str, request: RpcRequest, now: datetime) -> RpcResponse:
+    def _call(self, store: str, request: RpcRequest, now: datetime, register: str) -> RpcResponse:
         handler = getattr(self, f"_{request.method}", None)
         if handler is None:
             return RpcResponse("invalid", error=f"method: {request.method!r} is not answered here")
         try:
             with self.db.transaction(readonly=True) as tx:
-                return RpcResponse("ok", handler(tx, store, request.params, now))
+                result = handler(tx, store, request.params, now)
+                if request.method == "refresh":  # read in the same snapshot as the balances
+                    result["watermark"] = _watermark(tx, store, register)
+                return RpcResponse("ok", result)
         except Invalid as exc:
             return RpcResponse("invalid", error=str(exc))
         except DomainError as exc:
@@ -252,6 +257,18 @@ class Rpc:
                            "lifetime_points": int(r[3])} for r in customers],
             "balances": [{"kind": k, "account": a, "amount": int(v)} for k, a, v in balances],
         }  # fmt: skip
+
+
+def _watermark(tx: Tx, store: str, register: str) -> int:
+    """How far the register's entries are stored without a gap (0: none yet).
+
+    A refresh is a snapshot of balances; it holds the register's own deductions only up
+    to here. With two consumers a sale can be stored and acked by one while the other
+    answers from a snapshot taken before it: the register applies a refresh only if this
+    reaches its newest entry."""
+    found = tx.scalar("SELECT contiguous FROM watermarks WHERE store = ? AND register = ?",
+                      (store, register), 0)  # fmt: skip
+    return int(found or 0)
 
 
 class _StoreUnknown(Exception):

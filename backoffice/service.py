@@ -312,7 +312,7 @@ class BackOffice:
         if asked != own:  # a register hears only its own answers (broker ACL)
             response = RpcResponse("unauthorized", error=f"answers go to {own} only")
         else:
-            response = self.rpc.answer(store, payload, now)
+            response = self.rpc.answer(store, payload, now, register)
         props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         correlation = getattr(message.properties, "CorrelationData", None)
         if correlation is not None:

@@ -17,6 +17,7 @@ from appliance.sync import wire
 from appliance.sync.parts import join_parts, read_part
 from appliance.sync.wire import RpcRequest, RpcResponse
 from backoffice import ledger
+from backoffice.consumer import Consumer
 from backoffice.db import Database, DatabaseUnavailable
 from backoffice.rpc import Rpc
 from tests.backoffice.conftest import NOW, Till
@@ -214,8 +215,22 @@ def test_refresh_gives_every_customer_and_balance_of_the_store(stocked: Database
             {"kind": "gift_card", "account": "g-1", "amount": 700},
             {"kind": "store_credit", "account": "c1", "amount": 2500},
         ],
+        "watermark": 0,
     }
     assert call(stocked, "refresh", {"all": True}).status == "invalid"
+
+
+def test_refresh_says_how_far_the_registers_entries_are_stored(
+    stocked: Database, till: Till
+) -> None:
+    """The register applies a snapshot only if it holds its newest entry: with two
+    consumers, one can answer from before a sale the other has stored and acked."""
+    consumer = Consumer(stocked)
+    for sent in (till.sell("cola"), till.sell("cola")):
+        consumer.handle(sent.topic, sent.payload, NOW)
+    asked = RpcRequest("refresh", {})
+    assert Rpc(stocked).call("s1", asked, NOW, "r1").result["watermark"] == 2
+    assert Rpc(stocked).call("s1", asked, NOW, "r2").result["watermark"] == 0
 
 
 def test_an_answer_over_the_payload_limit_comes_in_parts(stocked: Database) -> None:

@@ -494,3 +494,31 @@ def test_what_the_screens_look_up(register: Register) -> None:
     assert register.time_clock() is ClockState.OFF
     with pytest.raises(RegisterError, match="customer c9 is not known at this register"):
         register.attach_customer("c9")
+
+
+def test_a_refresh_applies_only_over_an_empty_outbox_and_a_snapshot_holding_it(
+    open_till: Register,
+) -> None:
+    """Else a snapshot of balances taken before a sale (another consumer's, or a slow
+    one's) would put back what the sale drew on a gift card."""
+    register = open_till
+    register.add_sku("cola")
+    register.add_tender(Tender.balance(TenderKind.GIFT_CARD, "g-100", cad(100)))
+    register.add_tender(Tender.cash(cad(500)))
+    sale = register.complete().sale
+    before = {"customers": [], "balances": [{"kind": "gift_card", "account": "g-100",
+                                             "amount": 1000}]}  # fmt: skip
+
+    def card() -> Money:
+        with register.storage.read() as txn:
+            held = local.balances(txn, register.storage, [(TenderKind.GIFT_CARD, "g-100")], "CAD")
+        return held[(TenderKind.GIFT_CARD, "g-100")]
+
+    assert not register.apply_refresh({**before, "watermark": 1}), "the sale is unsent"
+    register.settle_entry(sale.id, EntryState.CONFIRMED)
+    assert not register.apply_refresh({**before, "watermark": 0}), "a snapshot from before it"
+    assert card() == cad(900)
+    after = {"customers": [], "balances": [{"kind": "gift_card", "account": "g-100",
+                                            "amount": 850}]}  # fmt: skip
+    assert register.apply_refresh({**after, "watermark": 1})
+    assert card() == cad(850)  # drawn at another till meanwhile: the office's word stands
