@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import psycopg
 
 from appliance.redact import redact_url
-from backoffice.schema import MIGRATIONS, SCHEMA_VERSION, TABLES, TYPES
+from backoffice.schema import AFTER_MIGRATIONS, MIGRATIONS, SCHEMA_VERSION, TABLES, TYPES
 
 _SCHEMA_LOCK = 0x6B0FF1CE  # PostgreSQL advisory lock: two consumers starting at once
 
@@ -342,6 +342,8 @@ class Database:
             raise DatabaseError(
                 f"{self.safe_url}: schema version {found}, expected {SCHEMA_VERSION}"
             )
+        for statement in AFTER_MIGRATIONS:
+            tx.execute(statement)
 
     def close(self) -> None:
         """Close the connection (idempotent)."""

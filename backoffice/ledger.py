@@ -92,7 +92,8 @@ def write_sale(tx: Writer, sale: Sale, drift: Drift) -> None:
                         "currency": sale.currency, "total": sale.total.minor,
                         "tax_total": sale.tax_total.minor, "cashier": sale.cashier,
                         "customer": sale.customer_id, "drift_total": drift_total,
-                        "drift_items": len(drift.items)})  # fmt: skip
+                        "drift_items": len(drift.items),
+                        "rounding": sale.rounding.minor})  # fmt: skip
     for position, tender in enumerate(sale.tenders):
         tx.insert("sale_tenders", {"sale": sale.id, "position": position, "store": store,
                                    "kind": tender.kind.value, "method": tender.method,

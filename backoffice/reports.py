@@ -71,7 +71,8 @@ def _ranges(numbers: Iterable[int]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SalesTotal:
-    """One register's sales of one day in one currency: count, total, tax, paid by tender kind."""
+    """One register's sales of one day in one currency: count, total, tax, paid by tender
+    kind, and the cash rounding (what the tenders paid = total + rounding)."""
 
     store: str
     register: str
@@ -81,6 +82,7 @@ class SalesTotal:
     total: int
     tax: int
     paid: Mapping[str, int]
+    rounding: int = 0
 
 
 def next_day(day: str) -> str:
@@ -108,9 +110,9 @@ def sales_totals(
         params += [day, next_day(day)]
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     by = "s.store, s.register, SUBSTR(s.at, 1, 10)"
-    groups = tx.all(f"SELECT {by}, s.currency, COUNT(*), SUM(s.total), SUM(s.tax_total) "
-                    f"FROM sales s{where} GROUP BY {by}, s.currency ORDER BY {by}",
-                    params)  # fmt: skip
+    groups = tx.all(f"SELECT {by}, s.currency, COUNT(*), SUM(s.total), SUM(s.tax_total), "
+                    f"SUM(s.rounding) FROM sales s{where} GROUP BY {by}, s.currency "
+                    f"ORDER BY {by}", params)  # fmt: skip
     paid: dict[tuple[str, str, str], dict[str, int]] = defaultdict(dict)
     for s, r, d, kind, amount in tx.all(
         f"SELECT {by}, t.kind, SUM(t.applied) FROM sales s JOIN sale_tenders t ON t.sale = s.id"
@@ -118,8 +120,8 @@ def sales_totals(
         params,
     ):
         paid[(s, r, d)][kind] = int(amount)
-    return [SalesTotal(s, r, d, c, int(n), int(t), int(x), paid.get((s, r, d), {}))
-            for s, r, d, c, n, t, x in groups]  # fmt: skip
+    return [SalesTotal(s, r, d, c, int(n), int(t), int(x), paid.get((s, r, d), {}), int(o))
+            for s, r, d, c, n, t, x, o in groups]  # fmt: skip
 
 
 def sales(tx: Tx, store: str | None = None) -> Table:
@@ -128,10 +130,12 @@ def sales(tx: Tx, store: str | None = None) -> Table:
     kinds = sorted({kind for row in totals for kind in row.paid})
     rows = [
         (t.store, t.register, t.day, str(t.count), _money(t.total, t.currency),
-         _money(t.tax, t.currency), *(_money(t.paid.get(k, 0), t.currency) for k in kinds))
+         _money(t.tax, t.currency), _money(t.rounding, t.currency),
+         *(_money(t.paid.get(k, 0), t.currency) for k in kinds))
         for t in totals
     ]  # fmt: skip
-    headers = ("store", "register", "day", "sales", "total", "tax", *kinds)
+    # total + rounding = what the tender columns add up to
+    headers = ("store", "register", "day", "sales", "total", "tax", "rounding", *kinds)
     return Table("Sales per register per day", headers, rows)
 
 

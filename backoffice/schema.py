@@ -24,10 +24,14 @@ per register and tender read from covering indexes, drifted sales, broken links 
 newest rejections from small ones, and stock levels per product without the table.
 """
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: ("ALTER TABLE register_status ADD COLUMN oldest_unsent_s BIGINT",),
+    2: (
+        "ALTER TABLE sales ADD COLUMN rounding BIGINT NOT NULL DEFAULT 0",
+        "DROP INDEX IF EXISTS sales_by_register_day",  # made again by AFTER_MIGRATIONS
+    ),
 }
 """from-version -> statements bringing a database of that version to the next one."""
 
@@ -76,7 +80,8 @@ CREATE TABLE IF NOT EXISTS sales (
     cashier TEXT NOT NULL,
     customer TEXT,
     drift_total BIGINT,
-    drift_items INTEGER NOT NULL
+    drift_items INTEGER NOT NULL,
+    rounding BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS sales_by_register ON sales (store, register, at);
 CREATE TABLE IF NOT EXISTS sale_tenders (
@@ -199,14 +204,19 @@ CREATE TABLE IF NOT EXISTS register_status (
     oldest_unsent_s BIGINT,
     PRIMARY KEY (store, register)
 );
-CREATE INDEX IF NOT EXISTS sales_by_register_day
-    ON sales (store, register, at, currency, total, tax_total, id);
 CREATE INDEX IF NOT EXISTS sales_drifted ON sales (at) WHERE drift_items > 0;
 CREATE INDEX IF NOT EXISTS sale_tenders_paid ON sale_tenders (sale, kind, applied);
 CREATE INDEX IF NOT EXISTS stock_levels ON stock_movements (store, sku, id, delta);
 CREATE INDEX IF NOT EXISTS entries_broken_links ON entries (store, register) WHERE chain_ok = 0;
 CREATE INDEX IF NOT EXISTS rejected_by_time ON rejected (at);
 """
+
+AFTER_MIGRATIONS = (
+    "CREATE INDEX IF NOT EXISTS sales_by_register_day "
+    "ON sales (store, register, at, currency, total, tax_total, rounding, id)",
+)
+"""What needs the newest columns (PostgreSQL checks an index's columns even when the
+index exists already), so it runs once the migrations have added them."""
 
 TYPES = {
     "sqlite": {"bytes": "BLOB", "serial": "INTEGER PRIMARY KEY"},

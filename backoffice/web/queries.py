@@ -198,12 +198,13 @@ def _store_totals(takings: list[SalesTotal]) -> list[SalesTotal]:
     paid: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for t in takings:
         key = (t.store, t.day, t.currency)
-        acc = sums.setdefault(key, [0, 0, 0])
-        acc[0], acc[1], acc[2] = acc[0] + t.count, acc[1] + t.total, acc[2] + t.tax
+        acc = sums.setdefault(key, [0, 0, 0, 0])
+        for i, value in enumerate((t.count, t.total, t.tax, t.rounding)):
+            acc[i] += value
         for kind, amount in t.paid.items():
             paid[key][kind] += amount
-    return [SalesTotal(s, "", d, c, n, total, tax, dict(paid[(s, d, c)]))
-            for (s, d, c), (n, total, tax) in sorted(sums.items())]  # fmt: skip
+    return [SalesTotal(s, "", d, c, n, total, tax, dict(paid[(s, d, c)]), rounding)
+            for (s, d, c), (n, total, tax, rounding) in sorted(sums.items())]  # fmt: skip
 
 
 def _hour_bars(hours: Iterable[tuple[int, str, int, int]]) -> dict[str, list[HourBar]]:

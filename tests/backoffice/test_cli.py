@@ -76,7 +76,16 @@ def test_catalog_customers_stock_and_every_report(db: Database, till: Till, tmp_
     assert all(r.returncode == 0 for r in out.values()), {n: r.stderr for n, r in out.items()}
     sales = out["sales"].stdout.splitlines()
     assert sales[0] == "Sales per register per day"
-    assert sales[1].split() == ["store", "register", "day", "sales", "total", "tax", "cash"]
+    assert sales[1].split() == [
+        "store",
+        "register",
+        "day",
+        "sales",
+        "total",
+        "tax",
+        "rounding",
+        "cash",
+    ]
     assert sales[3].split()[:4] == ["s1", "r1", "2026-11-25", "2"]
     assert "lines[1].unit_price  299" in out["drift"].stdout
     assert "offline" in out["drift"].stdout

@@ -237,15 +237,23 @@ def test_a_postgres_restart_is_unavailable_then_reconnects() -> None:
 
 def test_a_version_1_database_is_migrated_once_and_keeps_its_rows(db_url: str) -> None:
     db = Database(db_url)
-    with db.transaction() as tx:  # as version 1 had it: no oldest_unsent_s
+    with db.transaction() as tx:  # as version 1 had it: no oldest_unsent_s, no sales.rounding
         tx.execute("ALTER TABLE register_status DROP COLUMN oldest_unsent_s")
+        tx.execute("DROP INDEX sales_by_register_day")
+        tx.execute("ALTER TABLE sales DROP COLUMN rounding")
+        tx.execute("CREATE INDEX sales_by_register_day ON sales (store, register, at, currency, "
+                   "total, tax_total, id)")  # fmt: skip
         tx.execute("INSERT INTO register_status (store, register, state, pending, at, "
                    "received_at) VALUES ('s1', 'r1', 'online', 3, '', '')")  # fmt: skip
+        tx.execute("INSERT INTO sales (id, store, register, seq, at, offline, currency, total, "
+                   "tax_total, cashier, drift_items) VALUES ('x1', 's1', 'r1', 1, "
+                   "'2026-11-25T09:00:00', 1, 'CAD', 500, 25, 'ann', 0)")  # fmt: skip
         tx.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     db.close()
-    for _ in range(2):  # the second open finds version 2: nothing runs again
+    for _ in range(2):  # the second open finds version 3: nothing runs again
         db = Database(db_url)
         with db.transaction(readonly=True) as tx:
-            assert tx.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == "2"
+            assert tx.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == "3"
             assert tx.all("SELECT pending, oldest_unsent_s FROM register_status") == [(3, None)]
+            assert tx.all("SELECT id, total, rounding FROM sales") == [("x1", 500, 0)]
         db.close()

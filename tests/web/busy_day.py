@@ -43,7 +43,7 @@ def _sale_rows(rng: random.Random, day: date, store: str, register: str, count: 
         tax = amount * 5 // 105
         drifted = rng.random() < 0.01
         sales.append((sale_id, store, register, seq, at, int(drifted), CURRENCY, amount, tax,
-                      "ann", None, 30 if drifted else 0, 1 if drifted else 0))  # fmt: skip
+                      "ann", None, 30 if drifted else 0, 1 if drifted else 0, 0))  # fmt: skip
         total += amount
         if rng.random() < 0.4:
             cash = amount // 2

@@ -136,12 +136,14 @@ def test_takings_match_the_sales_report_to_the_cent(owner: TestClient, shop: Sho
                              shop.db_url], capture_output=True, text=True, timeout=60, cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
     assert report.stdout.strip() == table.render()
-    kinds = [h for h in table.headers[6:]]
-    for store, register, day, count, total, tax, *paid in table.cells():
+    kinds = [h for h in table.headers[7:]]
+    for store, register, day, count, total, tax, rounding, *paid in table.cells():
         assert day == DAY.isoformat()
         cells = row(html, "data-takings", f"{store}/{register}")
         assert cells[1] == count and cells[-1] == total and cells[-2] == tax
-        assert cells[2:-2] == paid, kinds
+        assert cells[-3] == rounding and cells[2:-3] == paid, kinds
+        cents = [Money.parse(v, "CAD").minor for v in (total, rounding, *paid)]
+        assert cents[0] + cents[1] == sum(cents[2:]), "the tenders add up to total + rounding"
     r1 = next(r for r in table.cells() if r[1] == "r1")
     assert r1[3] == str(shop.r1_sales) and r1[4] == Money(shop.r1_total, "CAD").format()
     store = row(html, "data-store-total", "s1")
