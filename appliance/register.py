@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from appliance.domain import codec
-from appliance.domain.cart import Cart, CartLine, Discount, WeightSource
+from appliance.domain.cart import Cart, CartLine, Discount, DiscountKind, WeightSource
 from appliance.domain.catalog import Product
 from appliance.domain.codec import decimal_text
 from appliance.domain.errors import DiscountOverCap, UnknownProduct
@@ -94,14 +94,15 @@ class Register(Lookups, Labels, Backroom):
 
     def login(self, cashier_id: str, pin: str) -> Cashier:
         """Log a cashier in by PIN; wrong PINs slow down further attempts."""
-        wait = self._pin_wait()
+        target = self._pin_target(cashier_id)
+        wait = self._pin_wait(target)
         if wait > 0:
             raise WrongPin(f"too many wrong PINs: try again in {math.ceil(wait)} s")
         found = self._check(pin, lambda c: c.id == cashier_id)
         if found is None:
-            self._wrong_pin()
+            self._wrong_pin(target)
             raise WrongPin(f"wrong PIN for {cashier_id}")
-        self._wrong_pins = 0
+        self._wrong_pins.pop(target, None)  # her own: a guess at a manager's goes on counting
         self.cashier = found
         return found
 
@@ -125,6 +126,10 @@ class Register(Lookups, Labels, Backroom):
 
     def _change(self, cart: Cart) -> PricedCart:
         self._who()
+        if _approved_amounts(cart) and self.price(cart).subtotal < self.price().subtotal:
+            # an amount approved over the cap was approved against a bigger cart: checked
+            # again (and refused if now over it), not carried over to a bigger share
+            cart = _without_approved_amounts(cart)
         priced = self.price(cart)  # refuses a cart the rules cannot price
         self.cart = cart
         return priced
@@ -192,13 +197,20 @@ class Register(Lookups, Labels, Backroom):
         product = self._product(lambda r: r.catalog.product(self.cart.line(line_id).sku))
         return self._change(self.cart.set_weight(line_id, product, weight, source))
 
-    def set_quantity(self, line_id: int, quantity: Decimal) -> PricedCart:
-        """Change a line's quantity."""
-        return self._change(self.cart.set_quantity(line_id, quantity))
+    def set_quantity(
+        self, line_id: int, quantity: Decimal, manager_pin: str | None = None
+    ) -> PricedCart:
+        """Change a line's quantity; lowering it once tendering has begun (even if the
+        tenders were taken back) is a partial void: a manager must approve."""
+        changed = self.cart.set_quantity(line_id, quantity)
+        if self.tendered and quantity < self.cart.line(line_id).quantity:
+            self.manager(manager_pin, "taking items off a line after tender")
+        return self._change(changed)
 
     def void_line(self, line_id: int, manager_pin: str | None = None) -> PricedCart:
-        """Remove a line; once tendering has begun, a manager must approve."""
-        if self.tenders:
+        """Remove a line; once tendering has begun (even if the tenders were taken back),
+        a manager must approve."""
+        if self.tendered:
             self.manager(manager_pin, "voiding a line after tender")
         return self._change(self.cart.void_line(line_id))
 
@@ -253,7 +265,7 @@ class Register(Lookups, Labels, Backroom):
                                 "stored: give it another name")  # fmt: skip
         cart, currency = self.cart, self.currency
         ticket = self._write(lambda t: local.park(t, self.storage, label, cart, currency))
-        self.cart, self.tenders = Cart(), []
+        self._start_cart(Cart())
         return ticket
 
     def parked(self) -> list[tuple[str, str]]:
@@ -265,8 +277,23 @@ class Register(Lookups, Labels, Backroom):
         self._who()
         if not self.cart.is_empty:
             raise RegisterError("finish or park the current cart first")
-        self.cart = self._write(lambda t: local.recall(t, self.storage, ticket))
-        return self.price()
+        try:
+            cart = self._write(lambda t: local.recall(t, self.storage, ticket))
+        except KeyError:
+            raise RegisterError(f"there is no parked cart {ticket} (recalled already?)") from None
+        # a product the back office dropped meanwhile cannot be priced: the line goes, and
+        # the cashier is told, rather than a cart that shows empty and refuses everything
+        gone = self._read(lambda t: [li for li in cart.lines
+                                     if li.sku not in self.rules(t).catalog.products])  # fmt: skip
+        for line in gone:
+            cart = cart.void_line(line.line_id)
+        self._start_cart(cart)
+        priced = self.price()
+        if gone:
+            skus = ", ".join(sorted({li.sku for li in gone}))
+            priced = replace(priced, warnings=(*priced.warnings,
+                             f"no longer sold, taken off the recalled cart: {skus}"))  # fmt: skip
+        return priced
 
     # --- paying ---------------------------------------------------------------------------
 
@@ -285,6 +312,7 @@ class Register(Lookups, Labels, Backroom):
             and not self.balances([(kind, account)])
         ):
             raise RegisterError(CARD_AS_ACCOUNT)
+        self.tendered = True
         self.tenders.append(tender)
 
     def clear_tenders(self) -> None:
@@ -325,7 +353,7 @@ class Register(Lookups, Labels, Backroom):
         except StorageTimeout:
             self._uncertain = (sale_id, "sale")  # the commit may still land: looked for first
             raise
-        self.cart, self.tenders = Cart(), []
+        self._start_cart(Cart())
         self._committed()
         return done
 
@@ -427,3 +455,19 @@ def _rpc_line(line: CartLine) -> dict[str, str]:
     if line.weight is not None and line.weight_source is not None:
         data |= {"weight": decimal_text(line.weight), "weight_source": line.weight_source.value}
     return data
+
+
+def _approved_amounts(cart: Cart) -> bool:
+    """Does the cart hold an amount discount a manager approved over the cap?"""
+    discounts = [cart.order_discount, *(line.discount for line in cart.lines)]
+    return any(d is not None and d.approved_by is not None and d.kind is DiscountKind.AMOUNT
+               for d in discounts)  # fmt: skip
+
+
+def _without_approved_amounts(cart: Cart) -> Cart:
+    def plain(d: Discount | None) -> Discount | None:
+        approved = d is not None and d.approved_by is not None and d.kind is DiscountKind.AMOUNT
+        return replace(d, approved_by=None) if approved and d is not None else d
+
+    lines = tuple(replace(line, discount=plain(line.discount)) for line in cart.lines)
+    return replace(cart, lines=lines, order_discount=plain(cart.order_discount))

@@ -33,6 +33,7 @@ from appliance.sync.wire import RpcResponse, decode_envelope
 
 T = TypeVar("T")
 MANAGER = "manager"
+MANAGERS = "managers"  # the target of a guess at any manager's PIN (see `_pin_target`)
 WRONG_PINS_FREE = 3  # wrong PINs before each further one costs a pause
 WRONG_PIN_PAUSE_MAX_S = 300.0
 
@@ -125,13 +126,16 @@ class RegisterCore:
         self.cashier: Cashier | None = None
         self.cart = Cart()
         self.tenders: list[Tender] = []
+        self.tendered = False  # a tender was entered for this cart (taken back or not)
         self._uncertain: tuple[str, str] | None = None  # (id, what) of an entry whose save
         # timed out: the commit may still land, so it is looked for before anything else
         self.on_commit: Callable[[int], None] | None = None  # the sync link's notify_committed
         self._campaigns: tuple[int, Campaigns] | None = None
         self._products: dict[str, Product] = {}  # decoded per cache version (storage thread)
-        self._wrong_pins = 0
-        self._locked_until = 0.0
+        # wrong PINs per target: a cashier's own login, or any manager's PIN (at the
+        # override prompt or a manager's login); a right PIN clears only its own target's
+        self._wrong_pins: dict[str, int] = {}
+        self._locked_until: dict[str, float] = {}
 
     # --- plumbing -------------------------------------------------------------------
 
@@ -189,9 +193,13 @@ class RegisterCore:
             return
         self._committed()
         if isinstance(done, CompletedSale):
-            self.cart, self.tenders = Cart(), []
+            self._start_cart(Cart())
             raise SaleRecorded(done)
         raise EntryRecorded(f"the last {what} was saved after all: do not enter it again")
+
+    def _start_cart(self, cart: Cart) -> None:
+        """`cart` becomes the current one, with no tender entered for it yet."""
+        self.cart, self.tenders, self.tendered = cart, [], False
 
     def _write_entry(self, run: Callable[[Txn], T], entry_id: str, what: str) -> T:
         """Commit an outbox entry; a timeout leaves it uncertain (see `_settle_uncertain`)."""
@@ -215,26 +223,32 @@ class RegisterCore:
         """
         if pin is None:
             raise NeedsManager(f"{why}: a manager's PIN is needed")
-        wait = self._pin_wait()
+        wait = self._pin_wait(MANAGERS)
         if wait > 0:
             raise NeedsManager(f"{why}: too many wrong PINs: try again in {math.ceil(wait)} s")
         found = self._check(pin, lambda c: c.role == MANAGER)
         if found is None:
-            self._wrong_pin()
+            self._wrong_pin(MANAGERS)
             raise NeedsManager(f"{why}: that is not a manager's PIN")
-        self._wrong_pins = 0
+        self._wrong_pins.pop(MANAGERS, None)
         return found
 
-    def _pin_wait(self) -> float:
-        """Seconds before another PIN may be tried (0 or less: now)."""
-        return self._locked_until - time.monotonic()
+    def _pin_target(self, cashier_id: str) -> str:
+        """Whose PIN a login tries: a manager's counts with the override prompt's guesses."""
+        staff = self._read(lambda t: local.cashiers(t, self.storage))
+        return MANAGERS if any(c.id == cashier_id and c.role == MANAGER for c in staff) else (
+            cashier_id)  # fmt: skip
 
-    def _wrong_pin(self) -> None:
+    def _pin_wait(self, target: str) -> float:
+        """Seconds before another PIN for `target` may be tried (0 or less: now)."""
+        return self._locked_until.get(target, 0.0) - time.monotonic()
+
+    def _wrong_pin(self, target: str) -> None:
         """One more wrong PIN: from the third on, a pause that doubles (at most 5 min)."""
-        self._wrong_pins += 1
-        if self._wrong_pins >= WRONG_PINS_FREE:
-            pause = min(2.0 ** (self._wrong_pins - WRONG_PINS_FREE), WRONG_PIN_PAUSE_MAX_S)
-            self._locked_until = time.monotonic() + pause
+        wrong = self._wrong_pins[target] = self._wrong_pins.get(target, 0) + 1
+        if wrong >= WRONG_PINS_FREE:
+            pause = min(2.0 ** (wrong - WRONG_PINS_FREE), WRONG_PIN_PAUSE_MAX_S)
+            self._locked_until[target] = time.monotonic() + pause
 
     def _sale_of(self, txn: Txn, entry: OutboxEntry) -> Sale:
         body = decode_envelope(outbox.payload(txn, self.storage, entry.key)).body

@@ -33,6 +33,7 @@ from appliance.domain.cart import Discount
 from appliance.domain.money import Money
 from appliance.domain.tender import Tender
 from appliance.register import NeedsManager, Register, WrongPin
+from appliance.register_core import MANAGERS
 from appliance.store import local
 from tests.store.conftest import (
     CASHIER_PIN,
@@ -141,12 +142,12 @@ def test_the_pause_after_wrong_pins_doubles_and_stops_at_five_minutes(
     for _ in range(2):  # two wrong PINs cost nothing
         with pytest.raises(WrongPin, match="wrong PIN for ann"):
             register.login("ann", "0000")
-        assert register._pin_wait() <= 0
+        assert register._pin_wait("ann") <= 0
     pauses = []
     for _ in range(12):
         with pytest.raises(WrongPin, match="wrong PIN for ann"):
             register.login("ann", "0000")
-        pauses.append(round(register._pin_wait(), 3))
+        pauses.append(round(register._pin_wait("ann"), 3))
         with pytest.raises(WrongPin, match=f"too many wrong PINs: try again in {pauses[-1]:.0f} s"):
             register.login("ann", CASHIER_PIN)  # even the right PIN waits
         fake_time.now += pauses[-1] + 0.001
@@ -154,7 +155,7 @@ def test_the_pause_after_wrong_pins_doubles_and_stops_at_five_minutes(
     assert register.login("ann", CASHIER_PIN).id == "ann", "the right PIN once the wait is over"
     with pytest.raises(WrongPin, match="wrong PIN for ann"):
         register.login("ann", "0000")
-    assert register._pin_wait() <= 0, "a good login starts the count again"
+    assert register._pin_wait("ann") <= 0, "a good login starts the count again"
 
 
 def test_wrong_manager_pins_slow_down_like_wrong_login_pins(
@@ -173,4 +174,21 @@ def test_wrong_manager_pins_slow_down_like_wrong_login_pins(
         register.login("mo", MANAGER_PIN)  # one count for the login and the override
     fake_time.now += 2.01
     assert register.no_sale(MANAGER_PIN, "change for the float").id == "mo"
-    assert register._pin_wait() <= 0 and register._wrong_pins == 0
+    assert register._pin_wait(MANAGERS) <= 0 and register._wrong_pins == {}
+
+
+def test_a_cashiers_own_login_does_not_forgive_guesses_at_a_managers_pin(
+    register: Register, fake_time: FakeTime
+) -> None:
+    """Two guesses at the override, out and in again with her own PIN, two more: the
+    pause comes all the same (it once started again from nothing at every login)."""
+    for pin in ("0000", "1111"):
+        with pytest.raises(NeedsManager, match="not a manager's PIN"):
+            register.no_sale(pin, "change for the float")
+    register.logout()
+    assert register.login("ann", CASHIER_PIN).id == "ann"
+    with pytest.raises(NeedsManager, match="not a manager's PIN"):
+        register.no_sale("2222", "change for the float")
+    with pytest.raises(NeedsManager, match="too many wrong PINs: try again in 1 s"):
+        register.no_sale(MANAGER_PIN, "change for the float")
+    assert register.status().last_seq == 0, "no drawer opened"

@@ -33,7 +33,7 @@ from appliance.register import Register
 from appliance.store import local
 from appliance.store.executor import StorageThread
 
-CASHIER, CASHIER_PIN = "ann", "1234"  # as seeded by tests/store/conftest.py
+CASHIER, CASHIER_PIN, MANAGER_PIN = "ann", "1234", "9999"  # as tests/store/conftest.py seeds
 CUSTOMER = "c1"
 GIFT_CARD = "g-100"
 OPENING_FLOAT = 20000
@@ -166,11 +166,11 @@ class Child:
     def drop_limited(self) -> None:
         """Void the lines of limited products (vapes); keep the cart non-empty."""
         register = self.register
-        register.clear_tenders()  # voiding after tender would need a manager
+        register.clear_tenders()
         limited = {p.sku for p in self.each if p.limit_class is not None}
         for line in register.cart.lines:
-            if line.sku in limited:
-                register.void_line(line.line_id)
+            if line.sku in limited:  # after tender: a manager comes over
+                register.void_line(line.line_id, MANAGER_PIN)
         if register.cart.is_empty:
             product: Product = next(p for p in self.each if p.limit_class is None)
             register.add_sku(product.sku)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +14,7 @@ from appliance.config import Config
 from appliance.domain.cart import Discount, WeightSource
 from appliance.domain.errors import (
     BalanceOverdrawn,
+    DiscountOverCap,
     DomainError,
     InvalidTransition,
     TenderShort,
@@ -37,6 +39,7 @@ from appliance.store.outbox import EntryState
 from appliance.sync.wire import MAX_PAYLOAD, RpcResponse
 from tests.store.conftest import (
     CASHIER_PIN,
+    DEMO_CATALOG,
     MANAGER_PIN,
     FakeClock,
     make_register,
@@ -75,11 +78,12 @@ def test_login_and_slowing_wrong_pins(config: Config, clock: FakeClock) -> None:
         reg.login("ann", "0000")
     with pytest.raises(WrongPin, match="wrong PIN for nobody"):
         reg.login("nobody", CASHIER_PIN)
-    with pytest.raises(WrongPin):
-        reg.login("ann", "1111")
+    for pin in ("1111", "2222"):
+        with pytest.raises(WrongPin):
+            reg.login("ann", pin)
     with pytest.raises(WrongPin, match="too many wrong PINs: try again in"):
         reg.login("ann", CASHIER_PIN)  # locked for a while, even with the right PIN
-    reg._locked_until = 0  # the wait is over
+    reg._locked_until.clear()  # the wait is over
     assert reg.login("ann", CASHIER_PIN).name == "Ann"
     reg.io.close()
     storage.close()
@@ -124,6 +128,26 @@ def test_void_after_tender_needs_a_manager(register: Register) -> None:
     with pytest.raises(NeedsManager, match="voiding a line after tender"):
         register.void_line(2)
     assert register.void_line(2, manager_pin=MANAGER_PIN).lines == ()
+
+
+def test_taking_items_off_after_tender_needs_a_manager_even_with_the_tenders_back(
+    register: Register,
+) -> None:
+    """Five colas paid for, then down to one with the minus button, or the tenders taken
+    back and the line voided: each a void, once with no PIN."""
+    register.add_sku("cola", Decimal(5))
+    register.add_sku("chips")
+    register.add_tender(Tender.cash(cad(2000)))
+    assert register.set_quantity(1, Decimal(6)).lines[0].quantity == 6  # more is no void
+    with pytest.raises(NeedsManager, match="taking items off a line after tender"):
+        register.set_quantity(1, Decimal(1))
+    assert register.set_quantity(1, Decimal(1), MANAGER_PIN).lines[0].quantity == 1
+    register.clear_tenders()
+    with pytest.raises(NeedsManager, match="voiding a line after tender"):
+        register.void_line(2)
+    register.park("later")
+    register.recall(register.parked()[0][0])
+    assert register.void_line(2).lines[0].sku == "cola", "a cart recalled starts untendered"
 
 
 def test_park_recall_and_logout_keep_the_cart(register: Register) -> None:
@@ -522,3 +546,37 @@ def test_a_refresh_applies_only_over_an_empty_outbox_and_a_snapshot_holding_it(
                                             "amount": 850}]}  # fmt: skip
     assert register.apply_refresh({**after, "watermark": 1})
     assert card() == cad(850)  # drawn at another till meanwhile: the office's word stands
+
+
+def test_a_recalled_cart_loses_only_the_products_no_longer_sold(register: Register) -> None:
+    """Else the cart came back invisible (it could not be priced) and refused everything."""
+    register.add_sku("cola")
+    register.add_sku("chips")
+    ticket = register.park("back in a minute")
+    data = tomllib.loads(DEMO_CATALOG.read_text())
+    data["products"] = [p for p in data["products"] if p["sku"] != "chips"]
+    register.apply_catalog_changes({"version": 2, "catalog": data})
+    priced = register.recall(ticket)
+    assert [li.sku for li in priced.lines] == ["cola"]
+    assert "no longer sold, taken off the recalled cart: chips" in priced.warnings
+    register.void_line(priced.lines[0].line_id)
+    with pytest.raises(RegisterError, match=f"there is no parked cart {ticket}"):
+        register.recall(ticket)
+
+
+def test_an_approved_amount_off_does_not_grow_as_the_cart_shrinks(register: Register) -> None:
+    """11.00 off 47.68 (23%) is approved; with the press voided it would be 94% of what is
+    left. The void is refused until the discount is taken off or approved again."""
+    register.add_sku("french-press")
+    register.add_sku("mug")
+    with pytest.raises(NeedsManager):
+        register.discount_order(Discount.amount(11_00, "damaged box"))
+    register.discount_order(Discount.amount(11_00, "damaged box"), MANAGER_PIN)
+    with pytest.raises(DiscountOverCap, match="94.1% of 11.69 CAD, over the 20% cap"):
+        register.void_line(1)
+    assert len(register.cart.lines) == 2, "the cart is as it was"
+    register.discount_order(None)
+    assert [li.sku for li in register.void_line(1).lines] == ["mug"]
+    register.add_sku("french-press")  # a bigger cart keeps the approval
+    register.discount_order(Discount.amount(11_00, "damaged box"), MANAGER_PIN)
+    assert register.add_sku("cola").order_discount is not None

@@ -221,7 +221,15 @@ class SellViewModel(ViewModel[SellState]):
         if quantity < 1:
             self.void()
             return
-        self._call(lambda: self.register.set_quantity(line_id, quantity), self.cart.show)
+        self._set_quantity(line_id, quantity, None)
+
+    def _set_quantity(self, line_id: int, quantity: Decimal, manager_pin: str | None) -> None:
+        self._call(
+            lambda: self.register.set_quantity(line_id, quantity, manager_pin),
+            self.cart.show,
+            retry=lambda pin: self._set_quantity(line_id, quantity, pin),  # after tender
+            approving=manager_pin is not None,
+        )
 
     def void(self, manager_pin: str | None = None) -> None:
         """Void the selected line (a manager's PIN once tendering has begun)."""
