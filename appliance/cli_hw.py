@@ -206,7 +206,10 @@ def _kick(args: argparse.Namespace) -> int:
 
 def _scan(args: argparse.Namespace) -> int:
     wanted = wanted_device(args, DeviceKind.SCANNER)
-    scanner = open_device(wanted)
+    try:
+        scanner = open_device(wanted)  # a serial scanner opens its port here
+    except DeviceError as exc:  # it names the scanner and the port
+        return _verdict(False, str(exc))
     print(f"scan a barcode now ({args.seconds:g} s)")
     codes: list[str] = []
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from appliance.config import Config, DeviceSection
@@ -43,6 +44,7 @@ from hw.profiles import (
     ScaleQuirks,
     UnknownProfileError,
 )
+from hw.protocols.scale import ScaleEvent, within_capacity
 
 DEFAULT_PROFILES = {
     DeviceKind.SCALE: "mettler_toledo_viva",
@@ -99,10 +101,29 @@ def open_scale(wanted: Wanted, opened: Devices) -> Scale:
     (usb://vvvv:pppp or /dev/hidrawN)."""
     quirks = wanted.profile.quirks
     assert isinstance(quirks, ScaleQuirks)
+    scale: Scale
     if wanted.profile.protocol == "hid":
-        return open_hid_scale(wanted.section.url, model=wanted.profile.title)
-    return SerialScale(wanted.section.url, wanted.profile.protocol, wanted.profile.serial,
-                       quirks.unit, wanted.info(), wanted.section.timeout_s)  # fmt: skip
+        scale = open_hid_scale(wanted.section.url, model=wanted.profile.title)
+    else:
+        scale = SerialScale(wanted.section.url, wanted.profile.protocol, wanted.profile.serial,
+                            quirks.unit, wanted.info(), wanted.section.timeout_s)  # fmt: skip
+    return CappedScale(scale, quirks.capacity)
+
+
+class CappedScale:
+    """A scale whose weights above the profile's capacity are an over-capacity fault."""
+
+    def __init__(self, scale: Scale, capacity: Decimal) -> None:
+        self.scale, self.capacity, self.info = scale, capacity, scale.info
+
+    def read(self, timeout: float) -> ScaleEvent:
+        return within_capacity(self.scale.read(timeout), self.capacity)
+
+    def zero(self) -> None:
+        self.scale.zero()
+
+    def close(self) -> None:
+        self.scale.close()
 
 
 def paper_of(quirks: ReceiptPrinterQuirks) -> Paper:

@@ -17,16 +17,14 @@ from dataclasses import dataclass
 
 from appliance.bootstrap import open_register, open_storage, start_sync
 from appliance.config import Config
-from appliance.devices import Devices, open_devices, paper_of, resolve
+from appliance.devices import CappedScale, Devices, open_devices, paper_of, resolve
 from appliance.print_queue import PrintQueue
 from appliance.register import Register
 from appliance.sync.link import SyncLink
 from appliance.ui.viewmodels.runner import Post, WorkerRunner
 from appliance.ui.viewmodels.session import Session
 from hw.drivers.escpos_printer import EscposPrinter, PrinterDrawer
-from hw.drivers.hid_scale import HidScale
 from hw.drivers.network_label_printer import NetworkLabelPrinter
-from hw.drivers.serial_scale import SerialScale
 from hw.profiles import ProfileIndex, ReceiptPrinterQuirks, ScannerQuirks
 from hw.protocols.scanner import WedgeTiming
 
@@ -97,7 +95,7 @@ def open_kiosk(config: Config, post: Post, *, connect: bool = True) -> Kiosk:
         runner, device_runner = WorkerRunner(post), WorkerRunner(post, name="device-worker")
         stack.callback(runner.close)
         stack.callback(device_runner.close)
-        scale, drawer = devices.first((SerialScale, HidScale)), devices.first(PrinterDrawer)
+        scale, drawer = devices.first(CappedScale), devices.first(PrinterDrawer)
         session = Session(register, runner, link=link, print_queue=queue, scale=scale,
                           drawer=drawer, printer=printer, device_runner=device_runner,
                           wedge=_wedge(config, index),

@@ -35,6 +35,7 @@ import functools
 import io
 import math
 import textwrap
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -107,8 +108,10 @@ class _TextLine:
 
 
 def printable(text: str) -> str:
-    """`text` as the printer will show it: controls as spaces, what CP858 lacks as '?'."""
-    cleaned = "".join(" " if ord(c) < 0x20 or ord(c) == 0x7F else c for c in text)
+    """`text` as the printer will show it: controls as spaces, what CP858 lacks as '?'.
+    Composed first (NFC): an "é" stored as "e" and a combining accent prints as é."""
+    composed = unicodedata.normalize("NFC", text)
+    cleaned = "".join(" " if ord(c) < 0x20 or ord(c) == 0x7F else c for c in composed)
     return cleaned.encode(ENCODING, errors="replace").decode(ENCODING)
 
 

@@ -104,6 +104,15 @@ def test_scan_shows_the_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "0123456789012" in out and "1 code(s) read" in out
 
 
+def test_scan_on_a_port_that_is_not_there_is_a_fail_not_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out = run(capsys, "scan", "--url", "/dev/ttyUSB9", "--seconds", "0.2",
+                    "--profile", "honeywell_voyager_1250g_rs232")  # fmt: skip
+    assert code == 1 and out.splitlines()[-1].startswith("FAIL: scanner Honeywell Voyager")
+    assert "cannot open /dev/ttyUSB9" in out and "Traceback" not in out
+
+
 def test_list_and_watch_answer(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run(capsys, "list")
     assert code == 0 and out.splitlines()[-1].startswith("OK: ")

@@ -53,6 +53,19 @@ def ean13_check_digit(digits12: str) -> str:
     return str(-total % 10)
 
 
+def _ean13_of(barcodes: tuple[str, ...]) -> str:
+    """The product's barcode as the label's EAN-13 symbol wants it: 13 digits, or 12 to
+    which it adds the check digit. A UPC-A is 12 digits WITH its check digit: as 12 its
+    digits would shift and a wrong check be added ("0" + UPC-A is its EAN-13). "" if none."""
+    digits = [c for c in barcodes if c.isdigit() and len(c) in (12, 13)]
+    thirteen = next((c for c in digits if len(c) == 13), None)
+    if thirteen is not None:
+        return thirteen
+    for code in digits:
+        return "0" + code if ean13_check_digit("0" + code[:11]) == code[11] else code
+    return ""
+
+
 def plu(product: Product) -> str | None:
     """The product's PLU: its first barcode of 1 to 5 digits (e.g. "4011"), if any."""
     for code in product.barcodes:
@@ -162,7 +175,7 @@ def label_values(
     currency = product.price.currency
     per = f"{product.price.format()} {currency}"
     unit = product.unit.value if product.unit is not None else ""
-    barcode = next((c for c in product.barcodes if c.isdigit() and len(c) in (12, 13)), "")
+    barcode = _ean13_of(product.barcodes)
     values = {
         "name": product.name,
         "sku": product.sku,

@@ -11,6 +11,7 @@ printed.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -188,8 +189,9 @@ def _strings(elements: tuple[Element, ...]) -> list[str]:
 
 def printable(text: str) -> str:
     """`text` as a label prints it: control characters as spaces, and what UTF-8
-    cannot carry (a lone surrogate) as '?'."""
-    cleaned = "".join(" " if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 else c for c in text)
+    cannot carry (a lone surrogate) as '?'; composed first (NFC), as on receipts."""
+    composed = unicodedata.normalize("NFC", text)
+    cleaned = "".join(" " if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 else c for c in composed)
     return cleaned.encode("utf-8", errors="replace").decode("utf-8")
 
 

@@ -73,6 +73,17 @@ IN_MOTION = ScaleFault("the scale is in motion: wait for it to settle", ScaleSta
 OVER_CAPACITY = ScaleFault(
     "the scale is over capacity: take the goods off", ScaleStatus.OVER_CAPACITY
 )
+
+
+def within_capacity(event: ScaleEvent, capacity: Decimal | None) -> ScaleEvent:
+    """`event`, or OVER_CAPACITY for a weight above `capacity` (the profile's, in the
+    reading's unit): a scale shows a little past its stated capacity before it reports
+    overload, and what it shows there is not trade-approved."""
+    if capacity is not None and isinstance(event, ScaleReading) and event.weight > capacity:
+        return OVER_CAPACITY
+    return event
+
+
 UNDER_ZERO = ScaleFault(
     "the scale reads under zero: empty the platter and zero it", ScaleStatus.UNDER_ZERO
 )

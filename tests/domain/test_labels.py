@@ -207,3 +207,13 @@ def test_an_unknown_code_is_unknown_and_weight_codes_off_leaves_labels_unknown()
     code = weight_code("28", BANANAS, Decimal("0.75")).code
     with pytest.raises(UnknownProduct, match="not in the catalogue"):
         scanned(SHOP, code, "")
+
+
+def test_a_shelf_label_carries_a_upc_a_as_its_ean_13() -> None:
+    """036000291452 is a UPC-A with its check digit: as "12 digits, add the check" it
+    printed 0360002914522, which scans as nothing the catalogue holds."""
+    upc = Product("soup", "Soup", "grocery", cad(199), "food", ("036000291452",))
+    assert label_values(upc, packed=PACKED)["barcode"] == "0036000291452"
+    assert label_values(MUG, packed=PACKED)["barcode"] == "0062891234567"  # EAN-13 as is
+    no_check = Product("x", "X", "c", cad(1), "food", ("123456789013",))  # not a UPC-A
+    assert label_values(no_check, packed=PACKED)["barcode"] == "123456789013"

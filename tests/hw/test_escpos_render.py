@@ -367,3 +367,8 @@ ELEMENTS = st.one_of(
 def test_any_document_reads_back_as_its_text(elements: list[Element], paper: Paper) -> None:
     document = PrintDocument(tuple(elements))
     assert read_back(document, paper) == render_pages(document, paper.columns)
+
+
+def test_decomposed_accents_print_as_the_letter_cp858_has() -> None:
+    """ "Café crème" stored as e + U+0301 (macOS exports, some web forms): once "Cafe? cre?me"."""
+    assert printable("Cafe\u0301 cre\u0300me") == "Café crème"

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from appliance.config import Config, DeviceSection
-from appliance.devices import DeviceSetupError, open_devices, resolve
+from appliance.devices import CappedScale, DeviceSetupError, open_devices, resolve
 from hw.drivers.escpos_printer import EscposPrinter, PrinterDrawer
 from hw.drivers.hid_scale import HidScale
 from hw.drivers.network_label_printer import NetworkLabelPrinter
@@ -39,14 +39,15 @@ def test_each_kind_opens_through_its_driver(config: Config) -> None:
         try:
             assert devices.problems == {}
             assert isinstance(devices.by_name["printer"], EscposPrinter)
-            assert isinstance(devices.by_name["scale"], SerialScale)
-            assert isinstance(devices.by_name["usb_scale"], HidScale)
+            scale, usb_scale = devices.by_name["scale"], devices.by_name["usb_scale"]
+            assert isinstance(scale, CappedScale) and isinstance(scale.scale, SerialScale)
+            assert isinstance(usb_scale, CappedScale) and isinstance(usb_scale.scale, HidScale)
             labels = devices.by_name["labels"]
             assert isinstance(labels, NetworkLabelPrinter) and labels.language.value == "tspl"
             drawer = devices.by_name["drawer"]
             assert isinstance(drawer, PrinterDrawer) and drawer.kick().confirmed
             assert "spare" not in devices.by_name, "a disabled device is not opened"
-            assert devices.first(SerialScale) is devices.by_name["scale"]
+            assert devices.first(CappedScale) is devices.by_name["scale"]
         finally:
             devices.close()
 

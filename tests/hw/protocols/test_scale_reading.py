@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from hw.protocols.errors import CodecError
 from hw.protocols.scale import (
+    OVER_CAPACITY,
     FrameBuffer,
     ScaleEvent,
     ScaleFault,
@@ -18,6 +19,7 @@ from hw.protocols.scale import (
     StreamDecoder,
     WeightUnit,
     show_bytes,
+    within_capacity,
 )
 
 
@@ -115,3 +117,13 @@ def test_frame_buffer_loses_and_invents_no_byte(chunks: list[bytes], max_len: in
     assert b"".join(out) + frames.pending == b"".join(chunks)
     assert all(len(frame) <= max_len for frame in out)
     assert all(frame.endswith(b"\r") or len(frame) == max_len for frame in out)
+
+
+def test_a_weight_past_the_profiles_capacity_is_an_over_capacity_fault() -> None:
+    """A scale shows a little past its stated capacity before it says overload."""
+    at, past = (ScaleReading(Decimal(w), WeightUnit.KG, ScaleStatus.STABLE) for w in ("15", "16"))
+    assert within_capacity(at, Decimal(15)) is at
+    assert within_capacity(past, Decimal(15)) is OVER_CAPACITY
+    assert within_capacity(past, None) is past
+    fault = ScaleFault("no answer")
+    assert within_capacity(fault, Decimal(15)) is fault
