@@ -30,6 +30,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: ("ALTER TABLE register_status ADD COLUMN oldest_unsent_s BIGINT",),
     2: (
         "ALTER TABLE sales ADD COLUMN rounding BIGINT NOT NULL DEFAULT 0",
+        # the tenders paid total + rounding: the sales stored before say theirs
+        "UPDATE sales SET rounding = COALESCE((SELECT SUM(t.applied) FROM sale_tenders t "
+        "WHERE t.sale = sales.id), total) - total",
         "DROP INDEX IF EXISTS sales_by_register_day",  # made again by AFTER_MIGRATIONS
     ),
 }

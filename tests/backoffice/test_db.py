@@ -245,9 +245,14 @@ def test_a_version_1_database_is_migrated_once_and_keeps_its_rows(db_url: str) -
                    "total, tax_total, id)")  # fmt: skip
         tx.execute("INSERT INTO register_status (store, register, state, pending, at, "
                    "received_at) VALUES ('s1', 'r1', 'online', 3, '', '')")  # fmt: skip
-        tx.execute("INSERT INTO sales (id, store, register, seq, at, offline, currency, total, "
-                   "tax_total, cashier, drift_items) VALUES ('x1', 's1', 'r1', 1, "
-                   "'2026-11-25T09:00:00', 1, 'CAD', 500, 25, 'ann', 0)")  # fmt: skip
+        for sale, total, paid in (("x1", 500, 500), ("x2", 498, 500)):  # x2: rounded up 2
+            tx.execute(
+                "INSERT INTO sales (id, store, register, seq, at, offline, currency, "
+                "total, tax_total, cashier, drift_items) VALUES (?, 's1', 'r1', 1, "
+                "'2026-11-25T09:00:00', 1, 'CAD', ?, 25, 'ann', 0)",
+                (sale, total),
+            )
+            tx.execute("INSERT INTO sale_tenders VALUES (?, 0, 's1', 'cash', '', ?)", (sale, paid))
         tx.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     db.close()
     for _ in range(2):  # the second open finds version 3: nothing runs again
@@ -255,5 +260,6 @@ def test_a_version_1_database_is_migrated_once_and_keeps_its_rows(db_url: str) -
         with db.transaction(readonly=True) as tx:
             assert tx.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == "3"
             assert tx.all("SELECT pending, oldest_unsent_s FROM register_status") == [(3, None)]
-            assert tx.all("SELECT id, total, rounding FROM sales") == [("x1", 500, 0)]
+            rows = tx.all("SELECT id, total, rounding FROM sales ORDER BY id")
+            assert rows == [("x1", 500, 0), ("x2", 498, 2)], "rounding: what the tenders paid over"
         db.close()
