@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from paho.mqtt.client import MQTTMessage
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -19,9 +20,8 @@ from appliance.store.errors import StorageTimeout
 from appliance.sync import wire
 from appliance.sync.link import SyncLink
 from devstack import Mosquitto
-from devstack.mqtt import MqttProbe
 from tests.sync.conftest import sell
-from tests.sync.helpers import Acker, wait_for
+from tests.sync.helpers import Acker, Answerer, wait_for
 
 
 def _fails_once(
@@ -74,36 +74,22 @@ def test_acks_the_storage_could_not_write_are_written_with_the_next_pass(
         acker.close()
 
 
-class _Office:
+class _Office(Answerer):
     """Answers every `refresh` with `result`, as a back office of another version might."""
 
     def __init__(self, broker: Mosquitto, result: dict[str, Any]) -> None:
         self.result, self.asked = result, threading.Event()
-        self.probe = MqttProbe(broker.host, broker.port, client_id="office").start()
-        self.probe.subscribe(wire.RPC_FILTER)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__(broker, wire.RPC_FILTER, "office")
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                message = self.probe.next_message(timeout=0.1)
-            except TimeoutError:
-                continue
-            request = wire.decode_request(bytes(message.payload))
-            result = self.result if request.method == "refresh" else {}
-            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-            props.CorrelationData = message.properties.CorrelationData
-            self.probe.client.publish(message.properties.ResponseTopic,
-                                      wire.encode_response(wire.RpcResponse("ok", result)),
-                                      qos=1, properties=props)  # fmt: skip
-            self.asked.set()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.probe.close()
+    def answer(self, message: MQTTMessage) -> None:
+        request = wire.decode_request(bytes(message.payload))
+        result = self.result if request.method == "refresh" else {}
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props.CorrelationData = message.properties.CorrelationData
+        self.probe.client.publish(message.properties.ResponseTopic,
+                                  wire.encode_response(wire.RpcResponse("ok", result)),
+                                  qos=1, properties=props)  # fmt: skip
+        self.asked.set()
 
 
 def test_an_answer_of_an_unexpected_shape_leaves_the_sync_thread_running(
