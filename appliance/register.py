@@ -263,8 +263,13 @@ class Register(Lookups, Labels, Backroom):
         if contains_card_number(label):
             raise RegisterError("the parked cart's name looks like a card number; it is never "
                                 "stored: give it another name")  # fmt: skip
-        cart, currency = self.cart, self.currency
-        ticket = self._write(lambda t: local.park(t, self.storage, label, cart, currency))
+        cart, currency, park_id = self.cart, self.currency, self.new_id()
+        try:
+            ticket = self._write(lambda t: local.park(t, self.storage, label, cart, currency,
+                                                      park_id), "parking the cart")  # fmt: skip
+        except StorageTimeout:
+            self._uncertain_park = park_id  # parked after all? looked for first (else twice)
+            raise
         self._start_cart(Cart())
         return ticket
 

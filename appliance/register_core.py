@@ -129,6 +129,7 @@ class RegisterCore:
         self.tendered = False  # a tender was entered for this cart (taken back or not)
         self._uncertain: tuple[str, str] | None = None  # (id, what) of an entry whose save
         # timed out: the commit may still land, so it is looked for before anything else
+        self._uncertain_park: str | None = None  # id of a park whose write timed out
         self.on_commit: Callable[[int], None] | None = None  # the sync link's notify_committed
         self._campaigns: tuple[int, Campaigns] | None = None
         self._products: dict[str, Product] = {}  # decoded per cache version (storage thread)
@@ -168,9 +169,15 @@ class RegisterCore:
         )
 
     def _who(self) -> Cashier:
-        """The logged-in cashier, after settling any sale whose save timed out."""
+        """The logged-in cashier, after settling any entry or park whose save timed out."""
         if self._uncertain is not None:
             self._settle_uncertain(*self._uncertain)
+        if self._uncertain_park is not None:
+            park_id, self._uncertain_park = self._uncertain_park, None
+            ticket = self._read(lambda t: local.parked_as(t, self.storage, park_id))
+            if ticket is not None:  # the cart is on the parked list: not in hand as well
+                self._start_cart(Cart())
+                raise EntryRecorded(f"the cart was parked after all, as ticket {ticket}")
         if self.cashier is None:
             raise NotLoggedIn("log in first")
         return self.cashier

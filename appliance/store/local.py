@@ -182,13 +182,25 @@ def cashiers(txn: Txn, storage: Storage) -> list[Cashier]:
 # --- parked carts and print jobs ------------------------------------------------------
 
 
-def park(txn: Txn, storage: Storage, label: str, cart: Cart, currency: str) -> str:
-    """Keep a cart to recall later; returns its ticket."""
+def park(
+    txn: Txn, storage: Storage, label: str, cart: Cart, currency: str, park_id: str = ""
+) -> str:
+    """Keep a cart to recall later; returns its ticket. `park_id` lets a caller whose
+    write timed out find out later whether it landed (`parked_as`)."""
     number = _next(txn, storage, b"parked_seq")
     ticket = f"P{number}"
-    record = {"label": label, "cart": codec.to_data(cart), "currency": currency}
+    record = {"label": label, "cart": codec.to_data(cart), "currency": currency, "id": park_id}
     _put(txn, storage, "parked", ticket.encode(), record)
     return ticket
+
+
+def parked_as(txn: Txn, storage: Storage, park_id: str) -> str | None:
+    """The ticket of the cart parked with `park_id`, if it is parked."""
+    with txn.cursor(db=storage.dbs["parked"]) as cursor:
+        for key, value in cursor:
+            if load("parked", key, value).get("id") == park_id:
+                return str(key.decode())
+    return None
 
 
 def parked(txn: Txn, storage: Storage) -> list[tuple[str, str]]:

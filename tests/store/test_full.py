@@ -344,6 +344,28 @@ def test_an_entry_whose_save_timed_out_and_landed_is_not_recorded_twice(
         hung.close()
 
 
+def test_a_park_whose_save_timed_out_and_landed_is_not_parked_twice(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Parked again as told, the cart was on the list twice: two tickets to sell it by."""
+    hung = HungStorage(tmp_path, clock)
+    register = hung.register
+    try:
+        register.login("ann", CASHIER_PIN)
+        register.add_sku("cola")
+        hung.hang()
+        with pytest.raises(StorageTimeout):
+            register.park("table 4")
+        hung.free()
+        with pytest.raises(EntryRecorded, match="parked after all, as ticket P1"):
+            register.park("table 4")
+        assert register.cart.is_empty and register.parked() == [("P1", "table 4")]
+        register.add_sku("chips")  # and the register goes on
+        assert register.park("table 5") == "P2"
+    finally:
+        hung.close()
+
+
 def test_a_sale_whose_save_timed_out_and_landed_is_announced_to_the_link(
     tmp_path: Path, clock: FakeClock
 ) -> None:
