@@ -52,6 +52,7 @@ from appliance.register_core import (
     Status,
     WeightRequired,
     WrongPin,
+    pin_target,
 )
 from appliance.register_labels import Labels
 from appliance.register_lookups import Lookups, StaffMember
@@ -94,11 +95,12 @@ class Register(Lookups, Labels, Backroom):
 
     def login(self, cashier_id: str, pin: str) -> Cashier:
         """Log a cashier in by PIN; wrong PINs slow down further attempts."""
-        target = self._pin_target(cashier_id)
+        staff = self._staff()
+        target = pin_target(staff, cashier_id)
         wait = self._pin_wait(target)
         if wait > 0:
             raise WrongPin(f"too many wrong PINs: try again in {math.ceil(wait)} s")
-        found = self._check(pin, lambda c: c.id == cashier_id)
+        found = self._check(pin, lambda c: c.id == cashier_id, staff)
         if found is None:
             self._wrong_pin(target)
             raise WrongPin(f"wrong PIN for {cashier_id}")
@@ -126,11 +128,12 @@ class Register(Lookups, Labels, Backroom):
 
     def _change(self, cart: Cart) -> PricedCart:
         self._who()
-        if _approved_amounts(cart) and self.price(cart).subtotal < self.price().subtotal:
+        priced = self.price(cart)  # refuses a cart the rules cannot price
+        if _approved_amounts(cart) and priced.subtotal < self.price().subtotal:
             # an amount approved over the cap was approved against a bigger cart: checked
             # again (and refused if now over it), not carried over to a bigger share
             cart = _without_approved_amounts(cart)
-        priced = self.price(cart)  # refuses a cart the rules cannot price
+            priced = self.price(cart)
         self.cart = cart
         return priced
 

@@ -218,8 +218,13 @@ class RegisterCore:
         self._committed()
         return done
 
-    def _check(self, pin: str, which: Callable[[Cashier], bool]) -> Cashier | None:
-        candidates = [c for c in self._read(lambda t: local.cashiers(t, self.storage)) if which(c)]
+    def _staff(self) -> list[Cashier]:
+        return self._read(lambda t: local.cashiers(t, self.storage))
+
+    def _check(
+        self, pin: str, which: Callable[[Cashier], bool], staff: list[Cashier] | None = None
+    ) -> Cashier | None:
+        candidates = [c for c in (self._staff() if staff is None else staff) if which(c)]
         return next((c for c in candidates if pins.check_pin(pin, c.pin)), None)
 
     def manager(self, pin: str | None, why: str) -> Cashier:
@@ -239,12 +244,6 @@ class RegisterCore:
             raise NeedsManager(f"{why}: that is not a manager's PIN")
         self._wrong_pins.pop(MANAGERS, None)
         return found
-
-    def _pin_target(self, cashier_id: str) -> str:
-        """Whose PIN a login tries: a manager's counts with the override prompt's guesses."""
-        staff = self._read(lambda t: local.cashiers(t, self.storage))
-        return MANAGERS if any(c.id == cashier_id and c.role == MANAGER for c in staff) else (
-            cashier_id)  # fmt: skip
 
     def _pin_wait(self, target: str) -> float:
         """Seconds before another PIN for `target` may be tried (0 or less: now)."""
@@ -270,3 +269,9 @@ class RegisterCore:
                 txn: Txn, now: datetime) -> None:  # fmt: skip
         outbox.append(txn, self.storage, self.queue, entry_id=entry_id, kind=kind, at=now,
                       body=body, summary=summary)  # fmt: skip
+
+
+def pin_target(staff: list[Cashier], cashier_id: str) -> str:
+    """Whose PIN a login tries: a manager's counts with the override prompt's guesses."""
+    manager = any(c.id == cashier_id and c.role == MANAGER for c in staff)
+    return MANAGERS if manager else cashier_id

@@ -4,6 +4,7 @@ Events are what happened (the link connected, an ack arrived, entries were
 loaded, a timer fired); actions are what the machine asks the link to do. Both
 are frozen values, so a test can write down a whole conversation with the
 machine and compare it. See `appliance.sync.machine` for what each means there.
+`grouped` folds the acks that arrived together into one AcksReceived.
 """
 
 from __future__ import annotations
@@ -122,6 +123,20 @@ Event = (
     | AcksReceived | Timer
     | BeaconSeen | Pulled | Refreshed
 )  # fmt: skip
+
+
+def grouped(events: list[Event]) -> list[Event]:
+    """Consecutive acks become one AcksReceived: settled together, refilled once."""
+    out: list[Event] = []
+    for event in events:
+        if isinstance(event, AckReceived) and out and isinstance(out[-1], AckReceived):
+            out[-1] = AcksReceived((out[-1], event), event.now)
+        elif isinstance(event, AckReceived) and out and isinstance(out[-1], AcksReceived):
+            out[-1] = AcksReceived((*out[-1].acks, event), event.now)
+        else:
+            out.append(event)
+    return out
+
 
 # --- actions ----------------------------------------------------------------------------------
 

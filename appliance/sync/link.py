@@ -305,7 +305,7 @@ class SyncLink:
         deadline = self.machine.next_deadline()
         if deadline is not None and deadline <= now:
             events.append(ev.Timer(now))
-        for event in _grouped(events):
+        for event in ev.grouped(events):
             self._feed(event)
         self._flush()
 
@@ -486,16 +486,3 @@ class SyncLink:
             while not info.is_published() and time.monotonic() < deadline:
                 self.client.loop(timeout=0.05)
         self.client.disconnect()
-
-
-def _grouped(events: list[ev.Event]) -> list[ev.Event]:
-    """Consecutive acks become one AcksReceived: settled together, refilled once."""
-    out: list[ev.Event] = []
-    for event in events:
-        if isinstance(event, ev.AckReceived) and out and isinstance(out[-1], ev.AckReceived):
-            out[-1] = ev.AcksReceived((out[-1], event), event.now)
-        elif isinstance(event, ev.AckReceived) and out and isinstance(out[-1], ev.AcksReceived):
-            out[-1] = ev.AcksReceived((*out[-1].acks, event), event.now)
-        else:
-            out.append(event)
-    return out

@@ -23,7 +23,6 @@ from psycopg import sql
 
 from appliance.bootstrap import open_storage
 from appliance.config import Config
-from appliance.domain.money import Money
 from appliance.domain.tender import Tender
 from appliance.register import Register
 from appliance.store import outbox
@@ -37,6 +36,7 @@ from tests.store.conftest import (
     CASHIER_PIN,
     DEMO_CATALOG,
     FakeClock,
+    cad,
     new_id,
     seed,
     write_config,
@@ -45,10 +45,6 @@ from tests.store.conftest import (
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
 TEMPLATE = "bo_template"
 _DATABASES = itertools.count(1)
-
-
-def cad(minor: int) -> Money:
-    return Money(minor, "CAD")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,3 +183,22 @@ def reprice(tmp_path: Path, db: Database, till: Till, sku_block: str, new_price:
 def count(db: Database, table: str, where: str = "", params: tuple[object, ...] = ()) -> int:
     with db.transaction(readonly=True) as tx:
         return int(tx.scalar(f"SELECT COUNT(*) FROM {table} {where}", params, 0))
+
+
+def rebuilt(sent: Sent, **body_changes: object) -> Sent:
+    """The entry with its body changed, re-encoded as a register would (same id and seq)."""
+    envelope = wire.decode_envelope(sent.payload)
+    body = {**envelope.body, **body_changes}
+    payload = wire.encode_envelope(
+        wire.Envelope(
+            envelope.id,
+            envelope.kind,
+            envelope.store,
+            envelope.register,
+            envelope.seq,
+            envelope.prev,
+            envelope.at,
+            body,
+        )
+    )
+    return Sent(sent.topic, payload, sent.id, sent.seq, sent.kind)

@@ -63,6 +63,11 @@ class FakeClock:
 _NUMBERS = itertools.count(1)
 
 
+def cad(minor: int) -> Money:
+    """An amount in Canadian cents, the test shop's currency."""
+    return Money(minor, "CAD")
+
+
 def new_id() -> str:
     """Valid, ordered UUIDv7-shaped ids, unique across every register of the test run."""
     return f"01a21000-0000-7000-8000-{next(_NUMBERS):012d}"
@@ -117,6 +122,13 @@ def register(config: Config, clock: FakeClock) -> Iterator[Register]:
     yield reg
     reg.io.close()
     storage.close()
+
+
+@pytest.fixture
+def open_till(register: Register) -> Register:
+    """The logged-in register with its till opened on a 200.00 float."""
+    register.open_till(cad(200_00))
+    return register
 
 
 @pytest.fixture

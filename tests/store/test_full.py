@@ -18,7 +18,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -236,6 +236,8 @@ class HungStorage:
         seed(self.storage, config)
         self.issued: list[str] = []
         self.register = Register(config, self.storage, StorageThread(0.2), clock, self._take_id)
+        self.told: list[int] = []  # what the sync link would hear of commits
+        self.register.on_commit = self.told.append
         self.release, self._hanging = threading.Event(), threading.Event()
         self._blocker = threading.Thread(target=self._occupy)
 
@@ -260,6 +262,14 @@ class HungStorage:
         """Let the stuck call finish (and whatever queued behind it)."""
         self.release.set()
         self._blocker.join(5)
+
+    def times_out(self, action: Callable[[], object]) -> None:
+        """`action` with the storage thread stuck: StorageTimeout; then the stuck call, and
+        `action`'s own write queued behind it, go through."""
+        self.hang()
+        with pytest.raises(StorageTimeout):
+            action()
+        self.free()
 
     def close(self) -> None:
         self.release.set()
@@ -320,8 +330,6 @@ def test_an_entry_whose_save_timed_out_and_landed_is_not_recorded_twice(
     twice under two ids). And the sync link hears of the late commit."""
     hung = HungStorage(tmp_path, clock)
     register, storage = hung.register, hung.storage
-    told: list[int] = []
-    register.on_commit = told.append
     actions = {
         "cash drop": lambda: register.cash_drop(Money(20_00, "CAD"), "bag-1"),
         "punch": lambda: register.punch(ClockAction.CLOCK_IN),
@@ -329,13 +337,10 @@ def test_an_entry_whose_save_timed_out_and_landed_is_not_recorded_twice(
     try:
         register.login("ann", CASHIER_PIN)
         register.open_till(Money(100_00, "CAD"))
-        hung.hang()
-        with pytest.raises(StorageTimeout):
-            actions[what]()
-        hung.free()
+        hung.times_out(actions[what])
         with pytest.raises(EntryRecorded, match=f"the last {what} was saved after all"):
             actions[what]()
-        assert told == [1], "the sync link was not told of the late commit"
+        assert hung.told == [1], "the sync link was not told of the late commit"
         with storage.read() as txn:
             assert outbox.verify(txn, storage, register.queue) == 1, "recorded twice"
             till = local.till(txn, storage, register.queue.register, "CAD")
@@ -353,10 +358,7 @@ def test_a_park_whose_save_timed_out_and_landed_is_not_parked_twice(
     try:
         register.login("ann", CASHIER_PIN)
         register.add_sku("cola")
-        hung.hang()
-        with pytest.raises(StorageTimeout):
-            register.park("table 4")
-        hung.free()
+        hung.times_out(lambda: register.park("table 4"))
         with pytest.raises(EntryRecorded, match="parked after all, as ticket P1"):
             register.park("table 4")
         assert register.cart.is_empty and register.parked() == [("P1", "table 4")]
@@ -372,20 +374,15 @@ def test_a_sale_whose_save_timed_out_and_landed_is_announced_to_the_link(
     """Else the link, told nothing, would leave it unsent until the next sale."""
     hung = HungStorage(tmp_path, clock)
     register = hung.register
-    told: list[int] = []
-    register.on_commit = told.append
     try:
         register.login("ann", CASHIER_PIN)
         register.add_sku("milk-2l")
         register.add_tender(Tender.card(register.price().total, "visa", "A1"))
-        hung.hang()
-        with pytest.raises(StorageTimeout):
-            register.complete()
-        hung.free()
-        assert told == []
+        hung.times_out(register.complete)
+        assert hung.told == []
         with pytest.raises(SaleRecorded):
             register.add_sku("cola")
-        assert told == [1]
+        assert hung.told == [1]
     finally:
         hung.close()
 

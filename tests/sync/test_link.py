@@ -92,10 +92,9 @@ def test_rpc_without_an_answer_times_out_to_none(shop: tuple[Register, SyncLink]
 
 def test_consecutive_acks_are_grouped_for_one_commit() -> None:
     from appliance.sync import events as ev
-    from appliance.sync.link import _grouped
 
     acks = [ev.AckReceived(f"id-{n}", "accepted", "", 1.0) for n in range(3)]
     timer = ev.Timer(1.0)
-    grouped = _grouped([acks[0], acks[1], timer, acks[2]])
+    grouped = ev.grouped([acks[0], acks[1], timer, acks[2]])
     assert grouped == [ev.AcksReceived((acks[0], acks[1]), 1.0), timer, acks[2]]
-    assert _grouped([*acks]) == [ev.AcksReceived(tuple(acks), 1.0)]
+    assert ev.grouped([*acks]) == [ev.AcksReceived(tuple(acks), 1.0)]
